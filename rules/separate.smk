@@ -1,0 +1,36 @@
+# The separator's STFT and Wiener settings, as open-unmix's separator.json.
+rule separator_config:
+    input:
+        summaries=expand("results/{{variant}}/{target}.json", target=TARGETS),
+    output:
+        "results/{variant}/separator.json",
+    log:
+        "logs/separate/{variant}/separator.log",
+    conda:
+        "../envs/torch.yaml"
+    params:
+        separation=config["separation"],
+        targets=TARGETS,
+    script:
+        "../workflow_scripts/separator_config.py"
+
+
+# Separate one test track with every target model and norbert's Wiener filter.
+rule separate:
+    input:
+        unpack(get_target_models),
+        separator="results/{variant}/separator.json",
+        manifest=MANIFEST,
+    output:
+        expand("results/{{variant}}/estimates/{{track}}/{target}.wav", target=TARGETS),
+    log:
+        "logs/separate/{variant}/{track}.log",
+    benchmark:
+        "benchmarks/separate/{variant}/{track}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    script:
+        "../workflow_scripts/separate.py"

@@ -1,0 +1,106 @@
+"""Variant resolution and config validation."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from umxmr.config_check import ConfigError, config_errors, validate_config
+from umxmr.settings import PUBLISHED_DEFAULTS, deep_merge, resolve_variant, settings_hash
+
+
+@pytest.fixture
+def config(repo_root):
+    return yaml.safe_load((repo_root / "config.yaml").read_text())
+
+
+@pytest.fixture
+def schema(repo_root):
+    return yaml.safe_load((repo_root / "schemas" / "config.schema.yaml").read_text())
+
+
+def test_deep_merge_nested_and_replacing():
+    merged = deep_merge({"a": {"x": 1, "y": 2}, "b": [1]}, {"a": {"y": 3}, "b": [2]})
+    assert merged == {"a": {"x": 1, "y": 3}, "b": [2]}
+
+
+def test_real_data_takes_published_values(config):
+    config["dataset"] = {"kind": "musdb18hq", "root": "/nowhere"}
+    assert resolve_variant(config, "umx-mr-0") == PUBLISHED_DEFAULTS
+
+
+def test_demo_overrides_apply_only_on_demo(config):
+    demo = resolve_variant(config, "umx-mr-0")
+    assert demo["model"]["hidden_size"] == config["demo"]["overrides"]["model"]["hidden_size"]
+    assert demo["train"]["lr"] == PUBLISHED_DEFAULTS["train"]["lr"]
+
+
+def test_bases_merge_in_order_and_row_wins(config):
+    config["variants"].update(
+        {
+            "a": {"model": {"rnn": "gru", "bn3": False}},
+            "b": {"model": {"bn3": True, "act_before_bn": True}},
+            "c": {"base": ["a", "b"], "model": {"hidden_size": 16}},
+        }
+    )
+    c = resolve_variant(config, "c")["model"]
+    assert (c["rnn"], c["bn3"], c["act_before_bn"], c["hidden_size"]) == ("gru", True, True, 16)
+
+
+def test_base_cycle_and_unknown_base_are_named(config):
+    config["variants"]["x"] = {"base": ["y"]}
+    config["variants"]["y"] = {"base": ["x"]}
+    with pytest.raises(ValueError, match="cycle"):
+        resolve_variant(config, "x")
+    config["variants"]["z"] = {"base": ["nope"]}
+    with pytest.raises(KeyError, match="variants.z.base: unknown variant 'nope'"):
+        resolve_variant(config, "z")
+
+
+def test_settings_hash_changes_with_settings():
+    other = copy.deepcopy(PUBLISHED_DEFAULTS)
+    other["train"]["lr"] = 0.01
+    assert settings_hash(PUBLISHED_DEFAULTS) == settings_hash(copy.deepcopy(PUBLISHED_DEFAULTS))
+    assert settings_hash(PUBLISHED_DEFAULTS) != settings_hash(other)
+
+
+def test_shipped_configs_are_valid(repo_root, config, schema):
+    assert config_errors(config, schema) == []
+    test_config = yaml.safe_load((repo_root / ".test" / "config.yaml").read_text())
+    assert config_errors(test_config, schema) == []
+
+
+def test_published_defaults_validate(schema, config):
+    config["defaults"] = copy.deepcopy(PUBLISHED_DEFAULTS)
+    assert config_errors(config, schema) == []
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda c: c["variants"]["umx-mr-0"].update(model={"rnn": "lstmm"}),
+         "variants.umx-mr-0.model.rnn: 'lstmm' is not allowed; allowed values: lstm, gru"),
+        (lambda c: c["defaults"].update(model={"hiden_size": 8}),
+         "defaults.model: unknown key(s) 'hiden_size'; allowed keys: architecture, hidden_size"),
+        (lambda c: c["dataset"].update(kind="musdb"),
+         "dataset.kind: 'musdb' is not allowed; allowed values: demo, musdb18hq"),
+        (lambda c: c["evaluation"].update(variants=["umx-mr-9"]),
+         "evaluation.variants: 'umx-mr-9' is not a variant; defined variants: umx-mr-0"),
+        (lambda c: c["separation"].update(niter=-1), "separation.niter: -1 is less than the minimum of 0"),
+    ],
+)
+def test_config_errors_name_key_and_allowed_values(config, schema, edit, expected):
+    edit(config)
+    errors = config_errors(config, schema)
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+def test_validate_config_raises_with_every_problem(repo_root, config):
+    config["targets"] = ["voclas"]
+    config["separation"]["niter"] = "one"
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, repo_root / "schemas" / "config.schema.yaml")
+    assert "2 problem(s)" in str(err.value)
+    assert "targets.0: 'voclas' is not allowed" in str(err.value)

@@ -1,0 +1,29 @@
+"""Run the workflow on a copy of a config in a temporary working directory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def workdir_with_config(tmp_path: Path, config: dict | None = None) -> Path:
+    """A working directory holding `config.yaml` (the tiny test config unless given)."""
+    config = config if config is not None else yaml.safe_load((ROOT / ".test" / "config.yaml").read_text())
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    return tmp_path
+
+
+def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """`snakemake` on the repository's Snakefile in `workdir`; output captured as text."""
+    return subprocess.run(
+        [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

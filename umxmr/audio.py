@@ -1,0 +1,45 @@
+"""WAV reading and writing that fails with a message naming the file.
+
+Every writer goes through a temporary file and `os.replace`, so a killed job never leaves
+a half-written WAV behind.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from umxmr.atomic import atomic_path
+
+RATE = 44100
+
+
+class AudioError(ValueError):
+    """An audio file that the pipeline cannot use as it is."""
+
+
+def audio_info(path: Path) -> sf._SoundFileInfo:
+    """Header of `path`, or an AudioError saying it is missing or unreadable."""
+    if not path.is_file():
+        raise AudioError(f"{path}: file not found")
+    try:
+        return sf.info(str(path))
+    except (RuntimeError, sf.LibsndfileError) as err:
+        raise AudioError(f"{path}: not a readable WAV file ({err}); replace or re-export it") from err
+
+
+def read_audio(path: Path, start: int = 0, frames: int = -1, dtype: str = "float32") -> np.ndarray:
+    """`(nb_timesteps, nb_channels)` samples of `path`, starting at frame `start`."""
+    try:
+        audio, _ = sf.read(str(path), start=start, frames=frames, dtype=dtype, always_2d=True)
+    except (RuntimeError, sf.LibsndfileError) as err:
+        raise AudioError(f"{path}: cannot read audio ({err}); replace or re-export it") from err
+    return audio
+
+
+def write_audio(path: Path, audio: np.ndarray, rate: int = RATE, subtype: str = "FLOAT") -> None:
+    """Write `(nb_timesteps, nb_channels)` audio atomically."""
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), audio, rate, subtype=subtype, format="WAV")

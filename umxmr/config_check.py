@@ -1,0 +1,69 @@
+"""Check config.yaml against its JSON schema, with messages in plain words.
+
+jsonschema's own messages name neither the dotted key nor, for a typo, the keys that are
+allowed; a researcher should read "model.rnn: 'lstmm' is not allowed; allowed values:
+lstm, gru" and fix it in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from umxmr.settings import resolve_variant
+
+
+class ConfigError(ValueError):
+    """A config.yaml that the workflow cannot run."""
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    key = _key(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    if error.validator == "additionalProperties" and "properties" in schema:
+        unknown = sorted(set(error.instance) - set(schema["properties"]))
+        allowed = ", ".join(schema["properties"])
+        return f"{key}: unknown key(s) {', '.join(map(repr, unknown))}; allowed keys: {allowed}"
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"{key}: {error.instance!r} is not allowed; allowed values: {allowed}"
+    if error.validator == "required":
+        return f"{key}: {error.message}"
+    description = schema.get("description")
+    return f"{key}: {error.message}" + (f" ({description})" if description else "")
+
+
+def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """Every problem in `config`, one plain sentence each, schema first, then cross-references."""
+    validator = jsonschema.Draft7Validator(schema)
+    errors = [_message(e) for e in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))]
+    if errors:
+        return errors
+    for name in config["evaluation"]["variants"]:
+        if name not in config["variants"]:
+            errors.append(
+                f"evaluation.variants: {name!r} is not a variant; defined variants: {', '.join(config['variants'])}"
+            )
+    for name in config["variants"]:
+        try:
+            resolve_variant(config, name)
+        except (KeyError, ValueError) as err:
+            errors.append(str(err.args[0]))
+    return errors
+
+
+def validate_config(config: Mapping[str, Any], schema_path: Path) -> None:
+    """Raise ConfigError listing every problem, or return quietly."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    errors = config_errors(config, schema)
+    if errors:
+        lines = "\n  - ".join(errors)
+        raise ConfigError(f"config.yaml has {len(errors)} problem(s):\n  - {lines}\nSee {schema_path} for every key.")

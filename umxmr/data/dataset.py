@@ -1,0 +1,112 @@
+"""Training and validation samples, as open-unmix's MUSDBDataset draws them.
+
+Training: for each source a random excerpt of `seq_dur` seconds (from a random track when
+`random_track_mix`, as open-unmix does), source augmentations (gain 0.25–1.25, channel
+swap with p 0.5), mixture = sum of the sources. Validation: the full track, mixture and
+target as stored.
+
+Open-unmix draws from Python's global `random`; here every sample is a pure function of
+(seed, epoch, index), so a resumed training draws exactly what an uninterrupted one would,
+whatever the worker count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from umxmr.audio import read_audio
+from umxmr.data.layout import TrackInfo
+
+SOURCES = ("vocals", "drums", "bass", "other")  # musdb's setup order
+
+
+def augment_gain(audio: np.ndarray, rng: np.random.Generator, low: float = 0.25, high: float = 1.25) -> np.ndarray:
+    """Random gain, uniform in [low, high)."""
+    return audio * rng.uniform(low, high)
+
+
+def augment_channelswap(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Swap left and right with probability 0.5."""
+    return audio[:, ::-1] if audio.shape[1] == 2 and rng.uniform() < 0.5 else audio
+
+
+AUGMENTATIONS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
+    "gain": augment_gain,
+    "channelswap": augment_channelswap,
+}
+
+
+class ExcerptDataset(torch.utils.data.Dataset):
+    """Random excerpts of one target and its mixture, `samples_per_track` per track and epoch."""
+
+    def __init__(
+        self,
+        tracks: Sequence[TrackInfo],
+        target: str,
+        seq_dur: float,
+        samples_per_track: int,
+        augmentations: Sequence[str],
+        random_track_mix: bool,
+        seed: int,
+        sources: Sequence[str] = SOURCES,
+    ) -> None:
+        if target not in sources:
+            raise ValueError(f"target {target!r} is not one of the sources {', '.join(sources)}")
+        unknown = set(augmentations) - set(AUGMENTATIONS)
+        if unknown:
+            raise ValueError(f"train.source_augmentations: unknown {sorted(unknown)}; known: {', '.join(AUGMENTATIONS)}")
+        self.tracks = list(tracks)
+        self.target = target
+        self.sources = list(sources)
+        self.samples_per_track = samples_per_track
+        self.augmentations = [AUGMENTATIONS[name] for name in augmentations]
+        self.random_track_mix = random_track_mix
+        self.seed = seed
+        self.epoch = 0
+        self.seq_frames = int(seq_dur * tracks[0].rate)
+        too_short = [t.name for t in self.tracks if t.frames < self.seq_frames]
+        if too_short:
+            raise ValueError(
+                f"train.seq_dur: {seq_dur} s is longer than track(s) {', '.join(too_short)}; "
+                "lower train.seq_dur"
+            )
+
+    def __len__(self) -> int:
+        return len(self.tracks) * self.samples_per_track
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        track = self.tracks[index // self.samples_per_track]
+        stems = []
+        for source in self.sources:
+            if self.random_track_mix:
+                track = self.tracks[rng.integers(len(self.tracks))]
+            start = int(rng.uniform(0, track.frames - self.seq_frames))
+            audio = read_audio(track.path(source), start=start, frames=self.seq_frames)
+            for augment in self.augmentations:
+                audio = augment(audio, rng)
+            stems.append(audio)
+        mixture = np.sum(stems, axis=0)
+        target = stems[self.sources.index(self.target)]
+        # to (nb_channels, nb_timesteps)
+        return torch.from_numpy(np.ascontiguousarray(mixture.T)), torch.from_numpy(np.ascontiguousarray(target.T))
+
+
+class FullTrackDataset(torch.utils.data.Dataset):
+    """Whole tracks: mixture.wav and the target's wav, for validation."""
+
+    def __init__(self, tracks: Sequence[TrackInfo], target: str) -> None:
+        self.tracks = list(tracks)
+        self.target = target
+
+    def __len__(self) -> int:
+        return len(self.tracks)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        track = self.tracks[index]
+        mixture = read_audio(track.path("mixture")).T
+        target = read_audio(track.path(self.target)).T
+        return torch.from_numpy(np.ascontiguousarray(mixture)), torch.from_numpy(np.ascontiguousarray(target))

@@ -1,0 +1,262 @@
+"""BSSEval v4 evaluation of separated stems with museval.
+
+The numbers are museval's own: :func:`evaluate_track` calls ``museval.evaluate``
+exactly the way ``museval.eval_mus_track`` does (same window/hop in samples, same
+handling of the vocals/accompaniment pair) and stores the result in museval's
+``TrackStore``, so the JSON written by :func:`evaluate_track_dirs` is the usual
+museval/SiSEC format and can be read by ``museval.EvalStore``/``MethodStore``.
+
+Two robustness fixes live here:
+
+* ``import museval`` raises a bare ``RuntimeError`` when ffmpeg/ffprobe are not on
+  ``PATH`` (its dependency ``stempeg`` checks at import time). museval is imported
+  lazily by :func:`_import_museval`, which turns that into an actionable message.
+* see :func:`_install_numpy_linalg_shim` for the numpy >= 2 fix of museval's
+  least-squares fallback.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from umxmr.atomic import write_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    import museval
+
+__all__ = ["evaluate_track", "evaluate_track_dirs"]
+
+METRICS = ("SDR", "SIR", "SAR", "ISR")
+
+FFMPEG_MESSAGE = "museval needs ffmpeg and ffprobe on PATH (Debian: apt-get install ffmpeg)"
+
+
+def _install_numpy_linalg_shim() -> None:
+    """Let museval's least-squares fallback work on numpy >= 2.
+
+    ``museval.metrics._compute_projection_filters`` solves for the distortion
+    filters with ``np.linalg.solve`` and, when the Gram matrix of the references
+    is exactly singular, falls back on ``np.linalg.lstsq`` inside
+    ``except np.linalg.linalg.LinAlgError``. The private module
+    ``numpy.linalg.linalg`` is gone in recent numpy (2.4 has no such attribute),
+    so evaluating that ``except`` clause raises ``AttributeError`` and the
+    fallback never runs. We cannot edit site-packages, so we give ``np.linalg`` a
+    small module-like object exposing the one name museval looks up. It is only
+    added when missing and only carries ``LinAlgError`` (the very same class as
+    ``np.linalg.LinAlgError``), so it cannot change behaviour of other code.
+    """
+    if not hasattr(np.linalg, "linalg"):
+        shim = types.ModuleType(
+            "numpy.linalg.linalg",
+            "umxmr compatibility shim: numpy>=2 removed numpy.linalg.linalg, "
+            "museval still catches np.linalg.linalg.LinAlgError.",
+        )
+        shim.LinAlgError = np.linalg.LinAlgError
+        np.linalg.linalg = shim
+
+
+_install_numpy_linalg_shim()
+
+
+def _import_museval():
+    """Import museval lazily, with a clear error when ffmpeg/ffprobe are missing."""
+    _install_numpy_linalg_shim()
+    try:
+        import museval
+    except RuntimeError as exc:
+        text = str(exc).lower()
+        if "ffmpeg" in text or "ffprobe" in text:
+            raise RuntimeError(FFMPEG_MESSAGE) from exc
+        raise
+    return museval
+
+
+def _is_silent(audio: np.ndarray) -> bool:
+    """museval's silence criterion (``metrics._any_source_silent``) for one source:
+    the sum over channels is zero at every sample."""
+    return bool(np.all(np.sum(audio, axis=1) == 0))
+
+
+def _check_audio(
+    references: Mapping[str, np.ndarray],
+    estimates: Mapping[str, np.ndarray],
+    track_name: str,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    refs: dict[str, np.ndarray] = {}
+    ests: dict[str, np.ndarray] = {}
+    shape = None
+    for target, ref in references.items():
+        if target not in estimates:
+            raise ValueError(f"track {track_name!r}: no estimate for target {target!r}")
+        ref = np.asarray(ref, dtype=np.float64)
+        est = np.asarray(estimates[target], dtype=np.float64)
+        for kind, audio in (("reference", ref), ("estimate", est)):
+            if audio.ndim != 2 or audio.shape[0] == 0 or audio.shape[1] == 0:
+                raise ValueError(
+                    f"track {track_name!r}: {kind} of target {target!r} must be a non-empty "
+                    f"(nb_samples, nb_channels) array, got shape {audio.shape}"
+                )
+            if not np.all(np.isfinite(audio)):
+                raise ValueError(
+                    f"track {track_name!r}: {kind} of target {target!r} contains NaN or inf"
+                )
+        if est.shape != ref.shape:
+            raise ValueError(
+                f"track {track_name!r}: estimate of target {target!r} has shape {est.shape}, "
+                f"reference has shape {ref.shape}"
+            )
+        if shape is not None and ref.shape != shape:
+            raise ValueError(
+                f"track {track_name!r}: reference of target {target!r} has shape {ref.shape}, "
+                f"other targets have shape {shape}"
+            )
+        shape = ref.shape
+        for kind, audio in (("reference", ref), ("estimate", est)):
+            if _is_silent(audio):
+                raise ValueError(
+                    f"track {track_name!r}: {kind} of target {target!r} is silent (all zeros, "
+                    "or channels cancelling at every sample); BSSEval (museval) cannot "
+                    "evaluate silent sources"
+                )
+        refs[target] = ref
+        ests[target] = est
+    return refs, ests
+
+
+def evaluate_track(
+    references: Mapping[str, np.ndarray],
+    estimates: Mapping[str, np.ndarray],
+    track_name: str,
+    rate: int,
+    win: float = 1.0,
+    hop: float = 1.0,
+) -> "museval.TrackStore":
+    """BSSEval v4 scores of one track, in museval's ``TrackStore``.
+
+    ``references``/``estimates`` map target name -> (nb_samples, nb_channels) float
+    array; all arrays must have the same shape. Targets are those of
+    ``references`` (extra estimates are ignored), evaluated jointly in that order,
+    like ``museval.eval_mus_track`` does: if both ``vocals`` and ``accompaniment``
+    are present, ``accompaniment`` (the sum of the other stems) is left out of the
+    joint evaluation and the pair vocals/accompaniment is evaluated on its own,
+    and the stored vocals scores are those of that pair. At least two targets are
+    needed (museval skips single-target tracks; we raise instead).
+
+    ``win``/``hop`` are in seconds; museval gets ``int(win * rate)`` samples.
+    Frames where any reference or estimate is silent get NaN (museval's rule).
+    """
+    museval = _import_museval()
+    if not isinstance(rate, (int, np.integer)) or rate <= 0:
+        raise ValueError(f"track {track_name!r}: rate must be a positive int, got {rate!r}")
+    win_samples, hop_samples = int(win * rate), int(hop * rate)
+    if win_samples < 1 or hop_samples < 1:
+        raise ValueError(
+            f"track {track_name!r}: win={win} s and hop={hop} s must be at least one sample"
+        )
+    refs, ests = _check_audio(references, estimates, track_name)
+
+    targets = list(refs)
+    has_acc = "vocals" in targets and "accompaniment" in targets
+    joint = [t for t in targets if not (has_acc and t == "accompaniment")]
+    if len(joint) < 2 and not has_acc:
+        raise ValueError(
+            f"track {track_name!r}: BSSEval needs at least two targets, got {targets}"
+        )
+
+    def run(names: list[str]) -> dict[str, dict[str, list[float]]]:
+        try:
+            sdr, isr, sir, sar = museval.evaluate(
+                [refs[t] for t in names],
+                [ests[t] for t in names],
+                win=win_samples,
+                hop=hop_samples,
+                mode="v4",
+            )
+        except ValueError as exc:
+            raise ValueError(f"track {track_name!r}, targets {names}: {exc}") from exc
+        return {
+            t: {"SDR": sdr[i].tolist(), "SIR": sir[i].tolist(),
+                "ISR": isr[i].tolist(), "SAR": sar[i].tolist()}
+            for i, t in enumerate(names)
+        }
+
+    store = museval.TrackStore(track_name=track_name, win=win, hop=hop)
+    if len(joint) >= 2:
+        for target, values in run(joint).items():
+            if not (has_acc and target == "vocals"):
+                store.add_target(target_name=target, values=values)
+    if has_acc:
+        for target, values in run(["vocals", "accompaniment"]).items():
+            store.add_target(target_name=target, values=values)
+    store.validate()
+    return store
+
+
+def _read_wav(path: Path) -> tuple[np.ndarray, int]:
+    import soundfile as sf
+
+    if not path.is_file():
+        raise FileNotFoundError(f"missing audio file {path}")
+    audio, rate = sf.read(str(path), dtype="float64", always_2d=True)
+    return audio, int(rate)
+
+
+def evaluate_track_dirs(
+    reference_dir: Path,
+    estimate_dir: Path,
+    targets: Sequence[str],
+    out_json: Path,
+    track_name: str,
+    win: float = 1.0,
+    hop: float = 1.0,
+) -> None:
+    """Evaluate ``<estimate_dir>/<target>.wav`` against ``<reference_dir>/<target>.wav``
+    for each target (in the given order) and write museval's JSON to ``out_json``.
+
+    Files are read as float64 (as musdb does). All files must share one sample rate
+    and shape. ``out_json`` is written atomically: it is only created (or replaced)
+    once evaluation succeeded.
+    """
+    reference_dir, estimate_dir = Path(reference_dir), Path(estimate_dir)
+    if isinstance(targets, str):
+        raise TypeError("targets must be a sequence of target names, not a string")
+    targets = list(targets)
+    if len(set(targets)) != len(targets):
+        raise ValueError(f"duplicate targets in {targets}")
+
+    references: dict[str, np.ndarray] = {}
+    estimates: dict[str, np.ndarray] = {}
+    first: tuple[Path, int, tuple[int, ...]] | None = None
+    for target in targets:
+        for kind, folder, store in (
+            ("reference", reference_dir, references),
+            ("estimate", estimate_dir, estimates),
+        ):
+            path = folder / f"{target}.wav"
+            audio, rate = _read_wav(path)
+            if first is None:
+                first = (path, rate, audio.shape)
+            else:
+                first_path, first_rate, first_shape = first
+                if rate != first_rate:
+                    raise ValueError(
+                        f"track {track_name!r}: sample rate {rate} Hz of {path} differs "
+                        f"from {first_rate} Hz of {first_path}"
+                    )
+                if audio.shape != first_shape:
+                    raise ValueError(
+                        f"track {track_name!r}: {path} has {audio.shape[0]} samples x "
+                        f"{audio.shape[1]} channels, but {first_path} has {first_shape[0]} "
+                        f"samples x {first_shape[1]} channels"
+                    )
+            store[target] = audio
+    if first is None:
+        raise ValueError("no targets given")
+
+    scores = evaluate_track(references, estimates, track_name, first[1], win=win, hop=hop)
+    write_text(Path(out_json), scores.json)

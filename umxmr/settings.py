@@ -1,0 +1,103 @@
+"""Resolve a variant row of config.yaml into the full settings that train and separate it.
+
+Every variant is data: Open-Unmix's published values, overlaid by the config's `defaults`,
+the demo's shrink (only on the demo dataset), the variant's `base` rows and finally its
+own row. The merged result is stored in every result JSON, so each number says exactly
+what produced it.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+# Open-Unmix as published (openunmix/model.py and scripts/train.py, v1.3.0).
+PUBLISHED_DEFAULTS: dict[str, dict[str, Any]] = {
+    "stft": {"n_fft": 4096, "hop": 1024},
+    "model": {
+        "architecture": "openunmix",
+        "hidden_size": 512,
+        "nb_layers": 3,
+        "unidirectional": False,
+        "bandwidth": 16000,
+        "nb_channels": 2,
+        "rnn": "lstm",
+        "rnn_dropout": 0.4,
+        "act_before_bn": False,
+        "bn3": True,
+        "output_mean_init": 1.0,
+        "first_layer": "linear",
+        "output_activation": "relu",
+    },
+    "train": {
+        "epochs": 1000,
+        "batch_size": 16,
+        "lr": 0.001,
+        "weight_decay": 0.00001,
+        "lr_decay_patience": 80,
+        "lr_decay_gamma": 0.3,
+        "lr_decay_cooldown": 10,
+        "patience": 140,
+        "seq_dur": 6.0,
+        "samples_per_track": 64,
+        "seed": 42,
+        "source_augmentations": ["gain", "channelswap"],
+        "random_track_mix": True,
+        "nb_workers": 0,
+        "device": "auto",
+    },
+}
+
+SECTIONS = tuple(PUBLISHED_DEFAULTS)
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Return `base` overlaid by `over`; nested mappings merge, everything else replaces."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _row_settings(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: row[key] for key in SECTIONS if key in row}
+
+
+def _variant_layers(
+    variants: Mapping[str, Mapping[str, Any]], name: str, chain: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """The rows that make up `name`, bases first, each base expanded recursively."""
+    if name in chain:
+        raise ValueError(f"variants: 'base' of {name!r} forms a cycle: {' -> '.join(chain + (name,))}")
+    if name not in variants:
+        known = ", ".join(sorted(variants))
+        where = f"variants.{chain[-1]}.base" if chain else "variants"
+        raise KeyError(f"{where}: unknown variant {name!r}; known variants: {known}")
+    row = variants[name]
+    layers: list[dict[str, Any]] = []
+    for base in row.get("base", []):
+        layers.extend(_variant_layers(variants, base, chain + (name,)))
+    layers.append(_row_settings(row))
+    return layers
+
+
+def resolve_variant(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """Full settings (stft, model, train) of variant `name` under `config`."""
+    settings = deep_merge(PUBLISHED_DEFAULTS, config.get("defaults", {}))
+    if config["dataset"]["kind"] == "demo":
+        settings = deep_merge(settings, config.get("demo", {}).get("overrides", {}))
+    for layer in _variant_layers(config["variants"], name):
+        settings = deep_merge(settings, layer)
+    return settings
+
+
+def settings_hash(settings: Mapping[str, Any]) -> str:
+    """Short stable hash of resolved settings: equal hashes mean equal training recipes."""
+    blob = json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]

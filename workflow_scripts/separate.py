@@ -1,0 +1,21 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from pathlib import Path
+
+import torch
+
+from umxmr.logs import setup_logging
+from umxmr.separate import separate_track_files
+
+setup_logging()
+torch.set_num_threads(snakemake.threads)
+separate_track_files(
+    track=snakemake.wildcards.track,
+    manifest=Path(snakemake.input.manifest),
+    separator=Path(snakemake.input.separator),
+    summaries=[Path(p) for p in snakemake.input.summaries],
+    weights=[Path(p) for p in snakemake.input.weights],
+    outputs=[Path(p) for p in snakemake.output],
+)

@@ -1,0 +1,26 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from pathlib import Path
+
+import torch
+
+from umxmr.data.layout import load_manifest
+from umxmr.logs import setup_logging
+from umxmr.provenance import provenance
+from umxmr.stats import load_statistics
+from umxmr.train import train_target
+
+setup_logging()
+torch.set_num_threads(snakemake.threads)
+train_target(
+    snakemake.params.settings,
+    snakemake.wildcards.target,
+    load_manifest(Path(snakemake.input.manifest)),
+    load_statistics(Path(snakemake.input.stats)),
+    checkpoint=Path(snakemake.params.checkpoint),
+    out_pth=Path(snakemake.output.pth),
+    out_json=Path(snakemake.output.json),
+    provenance=provenance(snakemake.config, Path(snakemake.scriptdir).parent),
+)
