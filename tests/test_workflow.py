@@ -45,7 +45,7 @@ def job_counts(output: str) -> dict[str, int]:
 def test_dry_run_of_the_full_demo_dag(tmp_path):
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     result = snakemake(workdir_with_config(tmp_path, config), "-n", "results/boxplot.pdf")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
     n_test = config["demo"]["tracks"]["test"]
     counts = job_counts(result.stdout)
     assert counts["train"] == len(config["targets"]) * len(config["evaluation"]["variants"])
@@ -55,7 +55,7 @@ def test_dry_run_of_the_full_demo_dag(tmp_path):
 
 def test_one_model_builds_only_what_it_needs(tmp_path):
     result = snakemake(workdir_with_config(tmp_path), "-n", "results/umx-mr-0/vocals.json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
     assert job_counts(result.stdout) == {
         "demo_dataset": 1, "dataset_manifest": 1, "dataset_statistics": 1, "train": 1, "total": 4
     }
@@ -66,7 +66,7 @@ def test_one_model_builds_only_what_it_needs(tmp_path):
 def finished_run(tmp_path_factory):
     workdir = workdir_with_config(tmp_path_factory.mktemp("run"))
     result = snakemake(workdir, "results/boxplot.pdf")
-    assert result.returncode == 0, result.stderr[-5000:]
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     return workdir
 
 
