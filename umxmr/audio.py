@@ -30,6 +30,29 @@ def audio_info(path: Path) -> sf._SoundFileInfo:
         raise AudioError(f"{path}: not a readable WAV file ({err}); replace or re-export it") from err
 
 
+def wav_missing_bytes(path: Path) -> int:
+    """Bytes that the RIFF header's data chunk declares but the file does not hold.
+
+    Why: libsndfile quietly shortens a truncated WAV to what is there, so a copy cut off
+    mid-transfer would pass a header check. 0 for complete files and for non-RIFF files.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return 0
+        offset = 12
+        while True:
+            f.seek(offset)
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return 0
+            length = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"data":
+                return max(0, offset + 8 + length - size)
+            offset += 8 + length + (length & 1)
+
+
 def read_audio(path: Path, start: int = 0, frames: int = -1, dtype: str = "float32") -> np.ndarray:
     """`(nb_timesteps, nb_channels)` samples of `path`, starting at frame `start`."""
     try:
