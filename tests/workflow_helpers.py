@@ -15,6 +15,7 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 def workdir_with_config(tmp_path: Path, config: dict | None = None) -> Path:
     """A working directory holding `config.yaml` (the tiny test config unless given)."""
     config = config if config is not None else yaml.safe_load((ROOT / ".test" / "config.yaml").read_text())
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     return tmp_path
 

@@ -218,12 +218,17 @@ def scan_musdb_layout(root: Path, setup_file: str | None = None) -> dict[str, li
     for split in SPLITS:
         if not tracks[split]:
             raise DatasetError(f"{root}: no tracks in the {split} split")
-    if len(folders["train"]) == 100 and len(folders["test"]) == 50 and counts != MUSDB18HQ_COUNTS:
+    check_musdb_counts(root, len(folders["train"]), len(folders["test"]), counts)
+    return tracks
+
+
+def check_musdb_counts(root: Path, train_folders: int, test_folders: int, counts: Mapping[str, int]) -> None:
+    """A full MUSDB18-HQ (100 folders in train/, 50 in test/) must split 86/14/50; subsets may differ."""
+    if train_folders == 100 and test_folders == 50 and dict(counts) != MUSDB18HQ_COUNTS:
         raise DatasetError(
-            f"{root}: musdb split it into {counts}, but MUSDB18-HQ splits into {MUSDB18HQ_COUNTS}; "
+            f"{root}: musdb split it into {dict(counts)}, but MUSDB18-HQ splits into {MUSDB18HQ_COUNTS}; "
             "were track folders renamed?"
         )
-    return tracks
 
 
 def scan_trackfolder(
