@@ -187,3 +187,15 @@ def test_extra_training_tracks_join_train_only(good_tree, tmp_path):
     merged = training_tracks(main, [extra])
     assert [t.name for t in merged["train"]] == [t.name for t in tracks["train"]] + ["Test Artist - Song 0"]
     assert merged["valid"] == tracks["valid"] and merged["test"] == tracks["test"]
+
+
+def test_fast_pcm16_read_gives_libsndfiles_values(tmp_path):
+    from umxmr.audio import read_audio
+
+    audio = np.random.default_rng(1).uniform(-1, 1, (5000, 2))
+    audio[0], audio[1] = -1.0, 1.0
+    sf.write(tmp_path / "x.wav", audio, 44100, subtype="PCM_16")
+    for start, frames in [(0, -1), (123, 1000), (4990, -1)]:
+        ours = read_audio(tmp_path / "x.wav", start, frames)
+        theirs, _ = sf.read(tmp_path / "x.wav", start=start, frames=frames, dtype="float32", always_2d=True)
+        assert ours.dtype == np.float32 and np.array_equal(ours, theirs)

@@ -54,12 +54,21 @@ def wav_missing_bytes(path: Path) -> int:
 
 
 def read_audio(path: Path, start: int = 0, frames: int = -1, dtype: str = "float32") -> np.ndarray:
-    """`(nb_timesteps, nb_channels)` samples of `path`, starting at frame `start`."""
+    """`(nb_timesteps, nb_channels)` samples of `path`, starting at frame `start`.
+
+    16-bit PCM read as float32 is decoded as int16 and scaled by numpy: the same values as
+    libsndfile's own conversion (x / 32768, exact in float32), about 3x faster, which the
+    training loop's random excerpts feel (bench/training_samples_per_second.py).
+    """
     try:
-        audio, _ = sf.read(str(path), start=start, frames=frames, dtype=dtype, always_2d=True)
+        with sf.SoundFile(str(path)) as f:
+            if start:
+                f.seek(start)
+            if dtype == "float32" and f.subtype == "PCM_16":
+                return f.read(frames, dtype="int16", always_2d=True).astype(np.float32) * np.float32(1 / 32768)
+            return f.read(frames, dtype=dtype, always_2d=True)
     except (RuntimeError, sf.LibsndfileError) as err:
         raise AudioError(f"{path}: cannot read audio ({err}); replace or re-export it") from err
-    return audio
 
 
 def write_audio(path: Path, audio: np.ndarray, rate: int = RATE, subtype: str = "FLOAT") -> None:
