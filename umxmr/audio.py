@@ -57,7 +57,7 @@ def read_audio(path: Path, start: int = 0, frames: int = -1, dtype: str = "float
     """`(nb_timesteps, nb_channels)` samples of `path`, starting at frame `start`.
 
     16-bit PCM read as float32 is decoded as int16 and scaled by numpy: the same values as
-    libsndfile's own conversion (x / 32768, exact in float32), about 3x faster, which the
+    libsndfile's own conversion (x / 32768, exact in float32), about 5x faster, which the
     training loop's random excerpts feel (bench/training_samples_per_second.py).
     """
     try:
