@@ -1,7 +1,9 @@
 # umx-mr: Open-Unmix and its multi-resolution variants, as a reproducible study.
 #
 # data/demo/                                    generated demo dataset (dataset.kind: demo)
-# data/{kind}.manifest.json                     checked track list per split
+# data/periphery_raw/                           generated raw Periphery-like songs (demo only; else periphery.raw)
+# data/periphery/train/{song}/, conversion.json the Periphery stems in MUSDB layout, and the conversion report
+# data/{dataset}.manifest.json                  checked track list per split (dataset.kind, or periphery)
 # data/stats/nfft{n_fft}_hop{hop}.npz           input mean/scale per STFT
 # results/
 # ├── {variant}/{target}.pth, {target}.json     trained model and its open-unmix summary

@@ -29,7 +29,7 @@ def get_test_tracks():
     if not test.is_dir():
         raise DatasetError(
             f"dataset.root '{ROOT}': no test/ folder there; point dataset.root in config.yaml "
-            "at your MUSDB18-HQ folder (the one holding train/ and test/)"
+            "at your dataset folder (the one holding train/ and test/)"
         )
     return sorted(p.name for p in test.iterdir() if p.is_dir())
 
@@ -41,19 +41,37 @@ wildcard_constraints:
     variant="|".join(map(re.escape, config["variants"])),
     target="|".join(TARGETS),
     track="|".join(map(re.escape, TEST_TRACKS)),
+    dataset="|".join(map(re.escape, [KIND, "periphery"])),
 
 
 def variant_settings(variant):
     return resolve_variant(config, variant)
 
 
-def get_dataset_input(wildcards):
-    """The demo folder when the workflow generates the data; nothing for a user's dataset."""
+def get_manifest_input(wildcards):
+    """What a manifest checks: the converted Periphery or the demo folder made by a rule; nothing for a user's dataset."""
+    if wildcards.dataset == "periphery":
+        return ["data/periphery"]
     return [config["dataset"]["root"]] if KIND == "demo" else []
 
 
-def get_dataset_root(wildcards):
-    return config["dataset"]["root"]
+def get_manifest_params(wildcards):
+    """kind, root and kind-specific options of the dataset behind a manifest."""
+    if wildcards.dataset == "periphery":
+        return {"kind": "periphery", "root": "data/periphery", "options": {}}
+    options = {k: v for k, v in config["dataset"].items() if k not in ("kind", "root")}
+    return {"kind": KIND, "root": config["dataset"]["root"], "options": options}
+
+
+def get_periphery_raw(wildcards):
+    """The raw Periphery-like tree when the demo generates it; the user's own tree otherwise."""
+    return [config["periphery"]["raw"]] if KIND == "demo" else []
+
+
+def get_extra_manifests(wildcards):
+    """Manifests of the datasets a variant trains on besides the main one (umx-mr-6: periphery)."""
+    extra = variant_settings(wildcards.variant)["train"]["extra_datasets"]
+    return [f"data/{name}.manifest.json" for name in extra]
 
 
 def get_stats(wildcards):
@@ -72,11 +90,6 @@ def get_target_models(wildcards):
     }
 
 
-def get_references(wildcards):
-    """The test track's stems: read from the dataset, or produced by the demo rule."""
-    return get_dataset_input(wildcards) + [MANIFEST]
-
-
 def get_museval_jsons(wildcards):
     return expand(
         "results/{variant}/museval/{track}.json",
@@ -86,4 +99,10 @@ def get_museval_jsons(wildcards):
 
 
 def get_final_output():
-    return ["results/boxplot.pdf", "results/summary.csv"]
+    """The comparison; on the demo also the converted Periphery-like songs, so the demo exercises the conversion."""
+    extra = (
+        ["data/periphery.manifest.json"]
+        if KIND == "demo" and "periphery" in config
+        else []
+    )
+    return ["results/boxplot.pdf", "results/summary.csv"] + extra

@@ -14,19 +14,56 @@ rule demo_dataset:
         "../workflow_scripts/demo_dataset.py"
 
 
-# Check every track of the dataset once and list the tracks per split.
-rule dataset_manifest:
-    input:
-        get_dataset_input,
+# A small raw tree shaped like the Periphery stems, so the demo exercises the conversion.
+rule demo_periphery_raw:
     output:
-        MANIFEST,
+        directory(
+            config["periphery"]["raw"]
+            if KIND == "demo" and "periphery" in config
+            else "data/periphery_raw"
+        ),
     log:
-        f"logs/data/{KIND}.manifest.log",
+        "logs/data/demo_periphery_raw.log",
     conda:
         "../envs/data.yaml"
     params:
-        kind=KIND,
-        root=get_dataset_root,
+        demo=config.get("demo", {}),
+    script:
+        "../workflow_scripts/demo_periphery_raw.py"
+
+
+# The Periphery stems (song folders of free-form stem WAVs) in MUSDB layout, with a report.
+rule periphery_convert:
+    input:
+        get_periphery_raw,
+    output:
+        directory("data/periphery"),
+    log:
+        "logs/data/periphery_convert.log",
+    benchmark:
+        "benchmarks/data/periphery_convert.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        periphery=config.get("periphery", {}),
+    script:
+        "../workflow_scripts/periphery_convert.py"
+
+
+# Check every track of a dataset once and list its tracks per split.
+rule dataset_manifest:
+    input:
+        get_manifest_input,
+    output:
+        "data/{dataset}.manifest.json",
+    log:
+        "logs/data/{dataset}.manifest.log",
+    benchmark:
+        "benchmarks/data/{dataset}.manifest.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        dataset=get_manifest_params,
     script:
         "../workflow_scripts/dataset_manifest.py"
 

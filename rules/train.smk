@@ -3,6 +3,7 @@ rule train:
     input:
         manifest=MANIFEST,
         stats=get_stats,
+        extra=get_extra_manifests,
     output:
         pth="results/{variant}/{target}.pth",
         json="results/{variant}/{target}.json",

@@ -89,6 +89,15 @@ def test_published_defaults_validate(schema, config):
         (lambda c: c["evaluation"].update(variants=["umx-mr-9"]),
          "evaluation.variants: 'umx-mr-9' is not a variant; defined variants: umx-mr-0"),
         (lambda c: c["separation"].update(niter=-1), "separation.niter: -1 is less than the minimum of 0"),
+        (lambda c: c["dataset"].update(kind="trackfolder"), "dataset.stems: required for kind trackfolder"),
+        (lambda c: c["dataset"].update(valid_tracks=["a"]), "dataset.valid_tracks: only used by kind trackfolder"),
+        (lambda c: c.pop("periphery"), "variants.umx-mr-6: trains on 'periphery' but config.yaml has no 'periphery' section"),
+        (lambda c: c["periphery"].update(other_rates="drop"),
+         "periphery.other_rates: 'drop' is not allowed; allowed values: resample, refuse"),
+        (lambda c: c["periphery"]["mapping"].update(guitar="guitars"),
+         "periphery.mapping.guitar: 'guitars' is not allowed; allowed values: drums, bass, other, vocals"),
+        (lambda c: c["variants"]["umx-mr-6"]["train"].update(extra_datasets=["medleydb"]),
+         "variants.umx-mr-6.train.extra_datasets.0: 'medleydb' is not allowed; allowed values: periphery"),
     ],
 )
 def test_config_errors_name_key_and_allowed_values(config, schema, edit, expected):

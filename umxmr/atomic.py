@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,3 +47,26 @@ def write_text(path: Path, text: str) -> None:
     """Write `text` to `path` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def atomic_dir(path: Path) -> Iterator[Path]:
+    """A temporary sibling folder that is renamed to `path` only if the block succeeds.
+
+    A build system must never mistake a half-written folder for a finished one; `path` must
+    not exist yet.
+    """
+    path = Path(path)
+    if os.path.lexists(path):
+        raise FileExistsError(f"{path} already exists; remove it first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=path.name + ".tmp-", dir=path.parent))
+    try:
+        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; the final folder should be normal
+        yield tmp
+        if os.path.lexists(path):  # rename() would silently replace an empty folder
+            raise FileExistsError(f"{path} appeared while it was being written")
+        os.rename(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -52,11 +52,24 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
             errors.append(
                 f"evaluation.variants: {name!r} is not a variant; defined variants: {', '.join(config['variants'])}"
             )
+    dataset = config["dataset"]
+    if dataset["kind"] == "trackfolder" and "stems" not in dataset:
+        errors.append("dataset.stems: required for kind trackfolder (the file name of each stem in a track folder)")
+    if dataset["kind"] != "trackfolder":
+        for key in ("stems", "valid_tracks"):
+            if key in dataset:
+                errors.append(f"dataset.{key}: only used by kind trackfolder; remove it")
     for name in config["variants"]:
         try:
-            resolve_variant(config, name)
+            settings = resolve_variant(config, name)
         except (KeyError, ValueError) as err:
             errors.append(str(err.args[0]))
+            continue
+        for extra in settings["train"]["extra_datasets"]:
+            if extra not in config:
+                errors.append(f"variants.{name}: trains on {extra!r} but config.yaml has no {extra!r} section")
+    if dataset["kind"] == "demo" and "periphery" in config and "periphery" not in config.get("demo", {}):
+        errors.append("demo.periphery: required on the demo dataset when config.yaml has a periphery section")
     return errors
 
 

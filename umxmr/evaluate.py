@@ -214,8 +214,10 @@ def evaluate_track_dirs(
     track_name: str,
     win: float = 1.0,
     hop: float = 1.0,
+    reference_files: Mapping[str, str] | None = None,
 ) -> None:
     """Evaluate ``<estimate_dir>/<target>.wav`` against ``<reference_dir>/<target>.wav``
+    (or the file `reference_files` names for the target, as a trackfolder dataset's)
     for each target (in the given order) and write museval's JSON to ``out_json``.
 
     Files are read as float64 (as musdb does). All files must share one sample rate
@@ -237,7 +239,8 @@ def evaluate_track_dirs(
             ("reference", reference_dir, references),
             ("estimate", estimate_dir, estimates),
         ):
-            path = folder / f"{target}.wav"
+            name = (reference_files or {}).get(target, f"{target}.wav") if kind == "reference" else f"{target}.wav"
+            path = folder / name
             audio, rate = _read_wav(path)
             if first is None:
                 first = (path, rate, audio.shape)

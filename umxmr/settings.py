@@ -48,6 +48,7 @@ PUBLISHED_DEFAULTS: dict[str, dict[str, Any]] = {
         "random_track_mix": True,
         "nb_workers": 0,
         "device": "auto",
+        "extra_datasets": [],
     },
 }
 

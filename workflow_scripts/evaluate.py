@@ -17,4 +17,5 @@ evaluate_track_dirs(
     track_name=track,
     win=snakemake.params.win,
     hop=snakemake.params.hop,
+    reference_files=tracks[track].files,
 )

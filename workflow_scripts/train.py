@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from umxmr.data.layout import load_manifest
+from umxmr.data.layout import training_tracks
 from umxmr.logs import setup_logging
 from umxmr.provenance import provenance
 from umxmr.stats import load_statistics
@@ -17,7 +17,7 @@ torch.set_num_threads(snakemake.threads)
 train_target(
     snakemake.params.settings,
     snakemake.wildcards.target,
-    load_manifest(Path(snakemake.input.manifest)),
+    training_tracks(Path(snakemake.input.manifest), [Path(p) for p in snakemake.input.extra]),
     load_statistics(Path(snakemake.input.stats)),
     checkpoint=Path(snakemake.params.checkpoint),
     out_pth=Path(snakemake.output.pth),

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +25,9 @@ import numpy as np
 import soundfile as sf
 import yaml
 
-__all__ = ["SPLITS", "STEMS", "demo_track_names", "generate_demo", "render_track"]
+from umxmr.atomic import atomic_dir
+
+__all__ = ["SPLITS", "STEMS", "demo_track_names", "generate_demo", "generate_periphery_raw", "render_track"]
 
 STEMS = ("drums", "bass", "other", "vocals")  # MUSDB order (stem ids 1..4)
 SPLITS = ("train", "valid", "test")
@@ -181,10 +181,7 @@ def generate_demo(
     if os.path.lexists(root):
         raise FileExistsError(f"demo dataset root already exists: {root}")
 
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=root.name + ".tmp-", dir=root.parent))
-    try:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; the final dir should be normal
+    with atomic_dir(root) as tmp:
         for split in SPLITS:
             for index, track in enumerate(names[split]):
                 stems = render_track(seed, split, index, n_frames, rate)
@@ -196,13 +193,42 @@ def generate_demo(
         (tmp / "train").mkdir(exist_ok=True)
         with open(tmp / "setup.yaml", "w", encoding="utf-8") as f:
             yaml.safe_dump(_setup_dict(rate, names["valid"]), f, sort_keys=False)
-        # rename() would silently replace an empty directory: check again
-        if os.path.lexists(root):
-            raise FileExistsError(f"demo dataset root already exists: {root}")
-        os.rename(tmp, root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+
+# Free-form stem names of a raw Periphery-like song, and how each is made from the four
+# rendered sources: "other" is split in two so that two raw stems sum into one target.
+PERIPHERY_STEMS = {
+    "Drums": ("drums", 1),
+    "Bass DI": ("bass", 1),
+    "Lead Vocals": ("vocals", 1),
+    "Rhythm Guitars": ("other", 0),
+    "Synths, Strings and Subs": ("other", 1),
+}
+
+
+def generate_periphery_raw(root: Path, *, songs: int, duration: float, seed: int) -> list[str]:
+    """Write a small raw tree shaped like the Periphery stems: one folder of free-form stems per song.
+
+    Why: the demo must exercise the conversion to MUSDB layout (free-form names, a stem that
+    maps to no target, a 48 kHz song) without the band's audio. Every second song is 48 kHz.
+    The sources come from `render_track` on split "train" with indices after the demo's own.
+    Returns the song names.
+    """
+    root = Path(root)
+    _check_count("songs", songs)
+    names = [f"Demo Song - Part {i:02d}" for i in range(1, songs + 1)]
+    with atomic_dir(root) as tmp:
+        for index, name in enumerate(names):
+            rate = 48000 if index % 2 else 44100
+            stems = render_track(seed, "train", 1000 + index, int(round(duration * rate)), rate)
+            halves = {1: stems["other"] // 2}
+            halves[0] = stems["other"] - halves[1]
+            folder = tmp / name
+            folder.mkdir()
+            for stem, (source, part) in PERIPHERY_STEMS.items():
+                audio = halves[part] if source == "other" else stems[source]
+                sf.write(folder / f"{stem}.wav", audio, rate, subtype="PCM_16", format="WAV")
+    return names
 
 
 # --------------------------------------------------------------------------
