@@ -62,14 +62,6 @@ def test_one_model_builds_only_what_it_needs(tmp_path):
     assert "wildcards: variant=umx-mr-0, target=vocals" in result.stdout
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    workdir = workdir_with_config(tmp_path_factory.mktemp("run"))
-    result = snakemake(workdir, "results/boxplot.pdf")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return workdir
-
-
 @pytest.mark.workflow
 def test_models_and_summaries(finished_run):
     for target in TARGETS:

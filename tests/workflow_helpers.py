@@ -20,11 +20,11 @@ def workdir_with_config(tmp_path: Path, config: dict | None = None) -> Path:
     return tmp_path
 
 
+def snakemake_command(workdir: Path, *args: str) -> list[str]:
+    """The `snakemake` command line on the repository's Snakefile in `workdir`."""
+    return [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args]
+
+
 def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     """`snakemake` on the repository's Snakefile in `workdir`; output captured as text."""
-    return subprocess.run(
-        [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return subprocess.run(snakemake_command(workdir, *args), capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,177 @@
+"""The workflow on a real SLURM through profiles/slurm (start one: tests/slurm/start_local_slurm.sh).
+
+Every job is an sbatch submission; the job records are read with `scontrol show job` while the
+run goes on (there is no accounting database, so no sacct). The results must equal a local
+run with the same seed, and a training job cancelled mid-run must be retried and resume.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from conftest import START_SLURM
+from workflow_helpers import ROOT, snakemake, snakemake_command, workdir_with_config
+
+pytestmark = pytest.mark.slurm
+
+TARGETS = ["vocals", "drums", "bass", "other"]
+# The SLURM profile replaces profiles/default (whose gpu=1 token would let one training run at a
+# time on the whole cluster); status checks every few seconds suit a one-node test cluster.
+SLURM_ARGS = ("--workflow-profile", str(ROOT / "profiles" / "slurm"), "--slurm-init-seconds-before-status-checks", "5")
+SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)")
+
+
+@pytest.fixture(scope="module")
+def slurm() -> None:
+    """Fails, with what to do, when no SLURM answers or it lacks the profile's partitions."""
+    try:
+        result = subprocess.run(["sinfo", "-h", "-o", "%R %a"], capture_output=True, text=True, timeout=30)
+        answer = result.stdout if result.returncode == 0 else result.stderr
+    except (OSError, subprocess.TimeoutExpired) as error:
+        answer = str(error)
+    partitions = dict(line.split() for line in answer.splitlines() if len(line.split()) == 2)
+    if partitions.get("cpu") != "up" or partitions.get("gpu") != "up":
+        pytest.fail(
+            f"no SLURM with partitions cpu and gpu answers here ({answer.strip() or 'sinfo printed nothing'}). "
+            f"Start the local test cluster with `{START_SLURM}`, or leave these tests out with -m 'not slurm'.",
+            pytrace=False,
+        )
+
+
+class JobRecorder:
+    """`scontrol show job` every second while a run goes on: job id -> its last record."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, str]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(1.0):
+            self.snapshot()
+
+    def snapshot(self) -> None:
+        out = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            record = dict(re.findall(r"(\w+)=(\S*)", line))
+            if "JobId" in record:
+                self.records[record["JobId"]] = record
+
+    def __enter__(self) -> JobRecorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.snapshot()
+
+
+def submitted(output: str, rule: str) -> list[tuple[str, Path]]:
+    """(SLURM job id, SLURM log) of every submission of `rule`, in order, from Snakemake's output."""
+    return [(jobid, Path(log)) for jobid, log in SUBMITTED.findall(output) if f"/rule_{rule}/" in log]
+
+
+@pytest.fixture(scope="module")
+def slurm_run(slurm, tmp_path_factory):
+    workdir = workdir_with_config(tmp_path_factory.mktemp("slurm_run"))
+    with JobRecorder() as jobs:
+        result = snakemake(workdir, "results/boxplot.pdf", *SLURM_ARGS, timeout=3600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-5000:]
+    return workdir, output, jobs.records
+
+
+def test_every_job_went_through_slurm(slurm_run):
+    workdir, output, records = slurm_run
+    assert "workflow specific profile" in output and "profiles/slurm" in output
+    assert "Provided resources: gpu" not in output  # no local GPU token caps the cluster
+    counts = {"demo_dataset": 1, "train": 4, "separate": 2, "evaluate": 2, "boxplot": 1}
+    for rule, count in counts.items():
+        jobs = submitted(output, rule)
+        assert len(jobs) == count, rule
+        assert all(records[jobid]["JobState"] == "COMPLETED" for jobid, _ in jobs)
+    assert (workdir / "results/boxplot.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_training_jobs_asked_for_a_gpu_and_evaluation_did_not(slurm_run):
+    _, output, records = slurm_run
+    for jobid, _ in submitted(output, "train"):
+        job = records[jobid]
+        assert job["Partition"] == "gpu"
+        assert job.get("TresPerJob") == "gres:gpu:1"  # sbatch --gpus=1
+        assert job["NumCPUs"] == "2" and job["MinMemoryNode"] == "8000M" and job["TimeLimit"] == "12:00:00"
+    for jobid, _ in submitted(output, "evaluate"):
+        job = records[jobid]
+        assert job["Partition"] == "cpu" and "gpu" not in job.get("TresPerJob", "")
+        assert job["NumCPUs"] == "1" and job["MinMemoryNode"] == "4000M" and job["TimeLimit"] == "00:15:00"
+
+
+def assert_same_training(summary: dict, reference: dict) -> None:
+    for key in ("train_loss_history", "valid_loss_history"):
+        assert summary[key] == pytest.approx(reference[key], rel=1e-6), key
+    assert summary["best_epoch"] == reference["best_epoch"]
+    assert summary["epochs_trained"] == reference["epochs_trained"]
+
+
+def test_results_match_a_local_run_with_the_same_seed(slurm_run, finished_run):
+    workdir, _, _ = slurm_run
+    for target in TARGETS:
+        summary, reference = (json.loads((run / f"results/umx-mr-0/{target}.json").read_text()) for run in (workdir, finished_run))
+        assert_same_training(summary, reference)
+    scores, reference = (pd.read_csv(run / "results/scores.csv") for run in (workdir, finished_run))
+    assert len(scores) == 4 * 2 * 4
+    pd.testing.assert_frame_equal(scores, reference, check_exact=False, rtol=1e-6)
+
+
+def test_cancelled_training_is_retried_and_resumes_from_its_checkpoint(slurm, tmp_path):
+    config = yaml.safe_load((ROOT / ".test" / "config.yaml").read_text())
+    config["demo"]["overrides"]["train"].update(epochs=10, samples_per_track=4)
+    target = "results/umx-mr-0/vocals.json"
+    for run_dir in ("slurm", "local"):
+        (tmp_path / run_dir).mkdir()
+    workdir = workdir_with_config(tmp_path / "slurm", config)
+    checkpoint = workdir / "resume/umx-mr-0/vocals.chkpnt"
+    log = workdir / "snakemake.out"
+    with log.open("w") as out:
+        run = subprocess.Popen(snakemake_command(workdir, target, *SLURM_ARGS), stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 900
+        while not checkpoint.exists():
+            assert run.poll() is None, log.read_text()[-5000:]
+            assert time.monotonic() < deadline, "no training checkpoint after 15 minutes"
+            time.sleep(0.2)
+        (cancelled, cancelled_log), = submitted(log.read_text(), "train")
+        epoch = torch.load(checkpoint, weights_only=False)["epoch"]
+        assert epoch < 10, "training ended before it could be cancelled"
+        subprocess.run(["scancel", cancelled], check=True)
+        run.wait(timeout=1800)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    output = log.read_text()
+    assert run.returncode == 0, output[-5000:]
+    jobs = submitted(output, "train")
+    assert [jobid for jobid, _ in jobs][0] == cancelled and len(jobs) == 2  # one retry
+    assert f"SLURM-job '{cancelled}' failed, SLURM status is: 'CANCELLED'" in output
+    assert cancelled_log.is_file()  # the failed job's SLURM log is kept
+    train_log = (workdir / "logs/train/umx-mr-0/vocals.log").read_text()
+    resumed = re.search(r"resuming vocals from \S+ after epoch (\d+)", train_log)
+    assert resumed and epoch <= int(resumed[1]) < 10, train_log
+    # the interrupted run ends where an uninterrupted local one does
+    local = workdir_with_config(tmp_path / "local", config)
+    result = snakemake(local, target)
+    assert result.returncode == 0, result.stderr[-5000:]
+    summary, reference = (json.loads((run_dir / target).read_text()) for run_dir in (workdir, local))
+    assert summary["epochs_trained"] > int(resumed[1])  # it went on after resuming
+    assert_same_training(summary, reference)
