@@ -13,7 +13,7 @@ rule evaluate:
         "benchmarks/evaluate/{variant}/{track}.tsv"
     conda:
         "../envs/evaluate.yaml"
-    threads: 1  # museval is single-threaded; Snakemake runs tracks in parallel
+    threads: 2  # processes of umxmr.bsseval, one BLAS thread each
     resources:
         mem_mb=4000,
     params:
