@@ -144,19 +144,19 @@ def bss_eval_v4(
     try:
         _SHARED["sf"] = _fftpack().fft(refs_t, n=n_fft, axis=2)
         pairs = list(itertools.combinations_with_replacement(itertools.product(range(nsrc), range(nchan)), 2))
-        # the FFT work: all correlation pairs, then the estimates' cross-correlations
-        jobs = [("G", (i, c1, j, c2)) for (i, c1), (j, c2) in pairs] + [("D", jest) for jest in range(nsrc)]
+        # the FFT work: the estimates' cross-correlations (large jobs first), all correlation pairs
+        jobs = [("D", jest) for jest in range(nsrc)] + [("G", (i, c1, j, c2)) for (i, c1), (j, c2) in pairs]
         results = _map(_run_job, jobs, workers)
         del _SHARED["sf"]
+        D, results = results[:nsrc], results[nsrc:]
 
         from scipy.linalg import toeplitz
 
         G = np.zeros((nsrc, nsrc, nchan, nchan, L, L))
-        for ((i, c1), (j, c2)), (col, row) in zip(pairs, results[: len(pairs)]):
+        for ((i, c1), (j, c2)), (col, row) in zip(pairs, results):
             ss = toeplitz(col, r=row)
             G[j, i, c2, c1] = ss
             G[i, j, c1, c2] = ss.T
-        D = results[len(pairs) :]
 
         # all estimates against all references: one LU for every estimate
         rhs = np.concatenate([d.reshape(nsrc * nchan * L, nchan) for d in D], axis=1)
