@@ -34,6 +34,15 @@ def _variant_order(column: pd.Series) -> list[str]:
     return list(pd.unique(column.dropna()))
 
 
+def _palette(variants: list[str]) -> dict[str, tuple]:
+    """colorblind colours for the variants; the oracle (upper reference) in light grey."""
+    import seaborn as sns
+
+    models = [v for v in variants if not v.startswith("oracle")]
+    colours = dict(zip(models, sns.color_palette("colorblind", len(models))))
+    return {v: colours.get(v, (0.8, 0.8, 0.8)) for v in variants}
+
+
 @contextlib.contextmanager
 def _plot_style():
     """sigsep-like style (seaborn whitegrid), TrueType fonts in PDF; local to the block.
@@ -74,13 +83,11 @@ def _draw_boxplot(scores: pd.DataFrame, metric: str = "SDR"):
     labels = []
     for target in targets:
         n = [int(counts.loc[(target, str(v))]) for v in variants]
-        if len(set(n)) == 1:
-            count = f"n = {n[0]} track{'s' if n[0] != 1 else ''}"
-        else:
-            count = "n = " + " / ".join(map(str, n)) + " tracks"
+        # short second line: long ones ran into the neighbours' labels
+        count = f"n = {n[0]}" if len(set(n)) == 1 else "n = " + "/".join(map(str, n))
         labels.append(f"{target}\n{count}")
 
-    width = max(5.0, 1.5 + len(targets) * (0.5 + 0.45 * len(variants)))
+    width = max(5.0, 1.5 + len(targets) * max(1.3, 0.5 + 0.45 * len(variants)))
     with _plot_style():
         fig = Figure(figsize=(width, 4.2), layout="constrained")
         FigureCanvasAgg(fig)
@@ -92,7 +99,7 @@ def _draw_boxplot(scores: pd.DataFrame, metric: str = "SDR"):
             sns.boxplot(
                 data=data, x="target", y="score", hue="variant",
                 order=targets, hue_order=[str(v) for v in variants],
-                palette=sns.color_palette("colorblind", len(variants)),
+                palette=_palette([str(v) for v in variants]),
                 width=0.8, gap=0.1, linewidth=1.0, fliersize=2.5,
                 medianprops={"color": "black", "linewidth": 1.5},
                 ax=ax,
@@ -105,7 +112,7 @@ def _draw_boxplot(scores: pd.DataFrame, metric: str = "SDR"):
                         markeredgecolor="black", markeredgewidth=0.8, zorder=10,
                         linestyle="none")
         ax.set_xticks(range(len(targets)), labels)
-        ax.set_xlabel("")
+        ax.set_xlabel("n = tracks per box", fontsize="small", color="0.4")
         ax.set_ylabel(f"{metric} [dB]")
         ax.set_title(f"{metric} per target (BSSEval v4, median over frames per track)")
         sns.despine(ax=ax, left=True, bottom=True)
@@ -121,7 +128,8 @@ def sdr_boxplot(scores: pd.DataFrame, out_pdf: Path, metric: str = "SDR") -> Non
 
     ``scores`` is the long frame of :func:`umxmr.aggregate.load_track_scores`
     (columns variant, target, track, metric, score); NaN scores are left out and
-    the number of tracks per box is printed under each target. Targets are in
+    the number of tracks per box is printed under each target. A variant whose name
+    starts with "oracle" (the upper reference) is drawn in grey. Targets are in
     the order vocals, drums, bass, other, then the rest alphabetically; variants
     in categorical order (or order of first appearance). Writes a one-page PDF
     atomically.
