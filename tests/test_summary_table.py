@@ -2,7 +2,7 @@ import pandas as pd
 
 from umxmr.aggregate import summarize
 from umxmr.compare import paired_comparison
-from umxmr.summary_table import summary_markdown
+from umxmr.summary_table import summary_sections, to_html, to_markdown
 
 ORACLE = "oracle (phase-mix 4096)"
 
@@ -19,7 +19,8 @@ def scores():
 
 def test_summary_rows_published_and_comparison():
     df = scores()
-    text = summary_markdown(summarize(df), paired_comparison(df, "umx-mr-0"), ["umx-mr-0", "mr"], ORACLE, "demo")
+    sections = summary_sections(summarize(df), paired_comparison(df, "umx-mr-0"), ["umx-mr-0", "mr"], ORACLE, "demo")
+    text = to_markdown(sections)
     lines = text.splitlines()
     header = next(l for l in lines if l.startswith("| variant | vocals"))
     assert header == "| variant | vocals | drums | bass | other | tracks | source |"
@@ -31,3 +32,14 @@ def test_summary_rows_published_and_comparison():
     assert "not comparable with results on the generated demo data" in text
     row = next(l for l in lines if l.startswith("| mr | umx-mr-0 | vocals"))
     assert row == "| mr | umx-mr-0 | vocals | 3 | 1.00 | NaN | 3 tracks: too few for a signed-rank test (needs 6) |"
+    page = to_html(sections)
+    assert page.count("<tr>") == 1 + 5 + 1 + 8  # header and rows; mr and the oracle vs umx-mr-0
+    assert "<td>published, not re-run here</td>" in page and "&lt;" not in text
+
+
+def test_single_variant_has_nothing_to_compare():
+    df = scores()
+    df = df[df.variant != "mr"]
+    comparison = paired_comparison(df[df.variant != ORACLE], "umx-mr-0")
+    text = to_markdown(summary_sections(summarize(df), comparison, ["umx-mr-0"], ORACLE, "demo"))
+    assert "Only one variant was evaluated" in text
