@@ -107,3 +107,16 @@ def test_target_labels_never_touch_and_oracle_is_grey(variants):
     colours = [tuple(p.get_facecolor()[:3]) for c in ax.containers for p in c.boxes]
     grey = [c for c in colours if c == pytest.approx((0.8, 0.8, 0.8))]
     assert len(grey) == (4 if variants[-1].startswith("oracle") else 0)
+
+
+def test_training_curves_panels_lines_and_svg(tmp_path):
+    from umxmr.plots import training_curves
+
+    summary = {"train_loss_history": [3.0, 2.0, 1.5], "valid_loss_history": [3.5, 2.5, 2.0]}
+    histories = {"umx-mr-0": {t: summary for t in TARGETS}, "mr": {"vocals": summary}}
+    out = tmp_path / "curves.svg"
+    training_curves(histories, out)
+    text = out.read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text
+    for word in ("vocals", "bass", "epoch", "umx-mr-0 (valid)", "mr (train)"):
+        assert word in text

@@ -16,7 +16,7 @@ import pandas as pd
 
 from umxmr.atomic import atomic_path
 
-__all__ = ["sdr_boxplot", "TARGET_ORDER"]
+__all__ = ["sdr_boxplot", "training_curves", "TARGET_ORDER"]
 
 TARGET_ORDER = ("vocals", "drums", "bass", "other")
 
@@ -45,14 +45,14 @@ def _palette(variants: list[str]) -> dict[str, tuple]:
 
 @contextlib.contextmanager
 def _plot_style():
-    """sigsep-like style (seaborn whitegrid), TrueType fonts in PDF; local to the block.
+    """sigsep-like style (seaborn whitegrid), TrueType fonts in PDF, text in SVG; local to the block.
 
     Ticks and grid lines are created lazily at draw time, so saving must happen
     inside this block too."""
     import matplotlib as mpl
     import seaborn as sns
 
-    with sns.axes_style("whitegrid"), mpl.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42}):
+    with sns.axes_style("whitegrid"), mpl.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none"}):
         yield
 
 
@@ -123,6 +123,15 @@ def _draw_boxplot(scores: pd.DataFrame, metric: str = "SDR"):
     return fig
 
 
+def _save(fig, path: Path) -> None:
+    """Atomically, in the format of the suffix, without a creation date (reproducible files)."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".")
+    metadata = {"CreationDate": None, "Creator": "umxmr"} if fmt == "pdf" else {"Date": None}
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, bbox_inches="tight", pad_inches=0.15, metadata=metadata)
+
+
 def sdr_boxplot(scores: pd.DataFrame, out_pdf: Path, metric: str = "SDR") -> None:
     """Box plot of per-track ``metric`` scores: x = target, hue = variant.
 
@@ -131,15 +140,40 @@ def sdr_boxplot(scores: pd.DataFrame, out_pdf: Path, metric: str = "SDR") -> Non
     the number of tracks per box is printed under each target. A variant whose name
     starts with "oracle" (the upper reference) is drawn in grey. Targets are in
     the order vocals, drums, bass, other, then the rest alphabetically; variants
-    in categorical order (or order of first appearance). Writes a one-page PDF
-    atomically.
+    in categorical order (or order of first appearance). Writes a one-page PDF (or SVG,
+    PNG: by the suffix) atomically.
     """
-    with atomic_path(Path(out_pdf)) as tmp, _plot_style():
-        fig = _draw_boxplot(scores, metric)
-        fig.savefig(
-            tmp,
-            format="pdf",
-            bbox_inches="tight",
-            pad_inches=0.15,
-            metadata={"CreationDate": None, "Creator": "umxmr"},
-        )
+    with _plot_style():
+        _save(_draw_boxplot(scores, metric), out_pdf)
+
+
+def training_curves(histories: dict[str, dict[str, dict]], out: Path) -> None:
+    """Training and validation loss per epoch: one panel per target, one colour per variant.
+
+    ``histories``: variant -> target -> the model summary JSON (open-unmix's keys
+    ``train_loss_history``, ``valid_loss_history``, ``best_epoch``)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    variants = list(histories)
+    targets = _target_order({t for v in variants for t in histories[v]})
+    if not targets:
+        raise ValueError("no training histories to plot")
+    colours = _palette(variants)
+    with _plot_style():
+        fig = Figure(figsize=(3.2 * len(targets) + 1.5, 3.2), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(1, len(targets), squeeze=False)[0]
+        for ax, target in zip(axes, targets):
+            for variant in variants:
+                summary = histories[variant].get(target)
+                if summary is None:
+                    continue
+                for key, style, kind in (("train_loss_history", "--", "train"), ("valid_loss_history", "-", "valid")):
+                    loss = summary[key]
+                    ax.plot(range(1, len(loss) + 1), loss, style, color=colours[variant], label=f"{variant} ({kind})")
+            ax.set_title(target)
+            ax.set_xlabel("epoch")
+        axes[0].set_ylabel("MSE loss")
+        axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize="small")
+        _save(fig, out)
