@@ -175,5 +175,9 @@ def training_curves(histories: dict[str, dict[str, dict]], out: Path) -> None:
             ax.set_title(target)
             ax.set_xlabel("epoch")
         axes[0].set_ylabel("MSE loss")
-        axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize="small")
+        entries = {}  # one legend for all panels: a variant may lack some targets
+        for ax in axes:
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                entries.setdefault(label, handle)
+        fig.legend(entries.values(), entries.keys(), loc="outside right upper", frameon=False, fontsize="small")
         _save(fig, out)
