@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from umxmr.plots import target_order
+
 __all__ = ["paired_comparison", "MIN_PAIRS"]
 
 # with fewer pairs the exact two-sided signed-rank test cannot reach p < 0.05 (n = 5: 0.0625)
@@ -47,7 +49,7 @@ def paired_comparison(scores: pd.DataFrame, baseline: str, metric: str = "SDR") 
     order = list(pd.unique(scores["variant"].astype(str)))
     rows = []
     for variant in [v for v in order if v != baseline]:
-        for target in pd.unique(data["target"]):
+        for target in target_order(data["target"]):
             pair = wide.loc[target, [baseline, variant]].astype(float)
             pair = pair[np.isfinite(pair).all(axis=1)]
             delta = (pair[variant] - pair[baseline]).to_numpy()

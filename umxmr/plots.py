@@ -16,12 +16,13 @@ import pandas as pd
 
 from umxmr.atomic import atomic_path
 
-__all__ = ["sdr_boxplot", "training_curves", "TARGET_ORDER"]
+__all__ = ["sdr_boxplot", "training_curves", "target_order", "TARGET_ORDER"]
 
 TARGET_ORDER = ("vocals", "drums", "bass", "other")
 
 
-def _target_order(targets) -> list[str]:
+def target_order(targets) -> list[str]:
+    """vocals, drums, bass, other (those present), then the rest alphabetically."""
     present = set(targets)
     known = [t for t in TARGET_ORDER if t in present]
     return known + sorted(t for t in present if t not in TARGET_ORDER)
@@ -71,7 +72,7 @@ def _draw_boxplot(scores: pd.DataFrame, metric: str = "SDR"):
         available = sorted(scores["metric"].dropna().unique())
         raise ValueError(f"no finite {metric} scores to plot (metrics present: {available})")
 
-    targets = _target_order(data["target"])
+    targets = target_order(data["target"])
     variants = _variant_order(data["variant"])
     data = pd.DataFrame({
         "variant": pd.Categorical(data["variant"].astype(str), categories=[str(v) for v in variants]),
@@ -156,7 +157,7 @@ def training_curves(histories: dict[str, dict[str, dict]], out: Path) -> None:
     from matplotlib.figure import Figure
 
     variants = list(histories)
-    targets = _target_order({t for v in variants for t in histories[v]})
+    targets = target_order({t for v in variants for t in histories[v]})
     if not targets:
         raise ValueError("no training histories to plot")
     colours = _palette(variants)

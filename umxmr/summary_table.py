@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from umxmr.plots import target_order
+
 __all__ = ["PUBLISHED_SDR", "summary_sections", "to_markdown", "to_html"]
 
 # median over tracks of the median over frames, SDR in dB, MUSDB18-HQ test set (50 tracks)
@@ -47,8 +49,7 @@ def summary_sections(
     then ``variants`` in that order, then the published rows."""
     sdr = summary[summary["metric"] == metric].copy()
     sdr["variant"] = sdr["variant"].astype(str)
-    targets = [t for t in ("vocals", "drums", "bass", "other") if t in set(sdr["target"])]
-    targets += sorted(set(sdr["target"]) - set(targets))
+    targets = target_order(sdr["target"])
     present = set(sdr["variant"])
     ordered = [oracle] * (oracle in present) + [v for v in variants if v in present and v != oracle]
     scores = Section(
