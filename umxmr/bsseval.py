@@ -11,6 +11,8 @@ same arithmetic with the same numpy/scipy calls on the same operands, but
   long as each estimate has at least two channels; mono estimates are solved one by one),
 * reuses each estimate's own rows of the cross-correlations ``D`` for its single-source
   filter ``Cj`` instead of recomputing the FFTs (museval computes the same values twice),
+* in the frames, takes each reference channel's FFT once per frame and each filter's once
+  (museval's ``fftconvolve`` calls redo both for every use),
 * spreads the independent FFT work and the frames over ``workers`` forked processes.
 
 Numbers are bit-identical to museval run with the same number of BLAS threads per process
@@ -71,22 +73,62 @@ def _cross_correlation(jest: int) -> np.ndarray:
     return D
 
 
-def _frames(jtrue: int) -> np.ndarray:
-    """(4, nwin) SDR, ISR, SIR, SAR of source ``jtrue``, as museval's frame loop."""
+def _frames(frames: tuple[int, int]) -> np.ndarray:
+    """(4, nsrc, len(frames)) SDR, ISR, SIR, SAR of frames ``range(*frames)``, as museval's loop.
+
+    museval's ``_bss_decomp_mtifilt`` projects the references with ``fftconvolve`` (the FFTs
+    of filter and reference, product, inverse). Here each reference channel's FFT is taken
+    once per frame and each filter's once per FFT length (museval: once per use), with
+    the very calls ``fftconvolve`` makes, so the sums are the same numbers."""
     from museval import metrics
 
     refs, ests = _SHARED["references"], _SHARED["estimates"]
     C, Cj = _SHARED["C"], _SHARED["Cj"]
     window, hop = _SHARED["framing"]
+    nsrc, _, nchan = refs.shape
     framer = metrics.Framing(window, hop, refs.shape[1])
-    out = np.empty((4, framer.nwin))
+    filters: dict[tuple, np.ndarray] = {}
+    out = np.empty((4, nsrc, frames[1] - frames[0]))
     for t, win in enumerate(framer):
-        if metrics._any_source_silent(refs[:, win]) or metrics._any_source_silent(ests[:, win]):
-            out[:, t] = np.nan
+        if not frames[0] <= t < frames[1]:
             continue
-        parts = metrics._bss_decomp_mtifilt(refs[:, win], ests[jtrue, win], jtrue, C[jtrue], Cj[jtrue])
-        out[:, t] = metrics._bss_crit(*parts, False)
+        k = t - frames[0]
+        if metrics._any_source_silent(refs[:, win]) or metrics._any_source_silent(ests[:, win]):
+            out[:, :, k] = np.nan
+            continue
+        ref = refs[:, win]
+        nsampl = ref.shape[1]
+        padded = _zeropad(ref, FILTERS_LEN - 1, axis=1)
+        full = padded.shape[1] + FILTERS_LEN - 1  # fftconvolve's 'full' length
+        fshape = [_scipy_fft().next_fast_len(full, True)]
+        spectra = {(j, cj): _scipy_fft().rfftn(padded[j, :, cj], fshape, axes=[0]) for j in range(nsrc) for cj in range(nchan)}
+
+        def project(sources: list[int], filt: np.ndarray, key: tuple) -> np.ndarray:
+            # museval's _project with the spectra above; filt is (len(sources), nchan, L, nchan)
+            sproj = np.zeros((nchan, nsampl + FILTERS_LEN - 1))
+            for (n, j), cj, c in itertools.product(enumerate(sources), range(nchan), range(nchan)):
+                fkey = (*key, n, cj, c, fshape[0])
+                if fkey not in filters:
+                    filters[fkey] = _scipy_fft().rfftn(filt[n, cj, :, c], fshape, axes=[0])
+                conv = _scipy_fft().irfftn(filters[fkey] * spectra[j, cj], fshape, axes=[0])[:full]
+                sproj[c] += conv[: nsampl + FILTERS_LEN - 1]
+            return sproj.T
+
+        for j in range(nsrc):
+            # museval's _bss_decomp_mtifilt
+            s_true = _zeropad(ref[j], FILTERS_LEN - 1, axis=0)
+            e_spat = project([j], Cj[j][None], ("Cj", j)) - s_true
+            e_interf = project(list(range(nsrc)), C[j], ("C", j)) - s_true - e_spat
+            e_artif = -s_true - e_spat - e_interf
+            e_artif[:nsampl, :] += ests[j, win]
+            out[:, j, k] = metrics._bss_crit(s_true, e_spat, e_interf, e_artif, False)
     return out
+
+
+def _scipy_fft():
+    import scipy.fft
+
+    return scipy.fft
 
 
 def _fftpack():
@@ -169,7 +211,10 @@ def bss_eval_v4(
         ])
         del G, rhs
         _SHARED.update(C=C, Cj=Cj)
-        scores = np.stack(_map(_frames, range(nsrc), workers), axis=1)  # (4, nsrc, nwin)
+        nwin = metrics.Framing(win, hop, nsampl).nwin
+        bounds = np.linspace(0, nwin, max(1, min(workers, nwin)) + 1).astype(int)
+        chunks = [(int(a), int(b)) for a, b in zip(bounds, bounds[1:])]
+        scores = np.concatenate(_map(_frames, chunks, workers), axis=2)  # (4, nsrc, nwin)
     finally:
         _SHARED.clear()
     return scores[0], scores[1], scores[2], scores[3]

@@ -155,6 +155,7 @@ def training_curves(histories: dict[str, dict[str, dict]], out: Path) -> None:
     ``train_loss_history``, ``valid_loss_history``, ``best_epoch``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     variants = list(histories)
     targets = target_order({t for v in variants for t in histories[v]})
@@ -175,6 +176,7 @@ def training_curves(histories: dict[str, dict[str, dict]], out: Path) -> None:
                     ax.plot(range(1, len(loss) + 1), loss, style, color=colours[variant], label=f"{variant} ({kind})")
             ax.set_title(target)
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes[0].set_ylabel("MSE loss")
         entries = {}  # one legend for all panels: a variant may lack some targets
         for ax in axes:
