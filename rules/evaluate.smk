@@ -36,7 +36,9 @@ rule evaluate:
         "../envs/evaluate.yaml"
     threads: 2  # processes of umxmr.bsseval, one BLAS thread each
     resources:
-        mem_mb=4000,
+        # museval's reference spectra alone take 8 x 2**ceil(log2(samples)) x 16 B (2 GB for
+        # a 4-minute stereo track); the workers share them and add their own FFT buffers
+        mem_mb=8000,
     params:
         targets=TARGETS,
         win=config["evaluation"].get("win", 1.0),
