@@ -103,7 +103,7 @@ def to_html(sections: Sequence[Section]) -> str:
     e = html.escape
     parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><style>",
              "body{font-family:sans-serif;margin:1em}table{border-collapse:collapse;margin:.5em 0}",
-             "td,th{border:1px solid #bbb;padding:.2em .6em;text-align:right}",
+             "td,th{border:1px solid #bbb;padding:.2em .6em;text-align:right;white-space:nowrap}",
              "td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}</style></head><body>"]
     for s in sections:
         parts.append(f"<h2>{e(s.title)}</h2>")
