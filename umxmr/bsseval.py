@@ -28,6 +28,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+import scipy.fft
+import scipy.fftpack
+from scipy.linalg import toeplitz
 
 __all__ = ["bss_eval_v4"]
 
@@ -56,7 +59,7 @@ def _correlation(pair: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarra
     """Toeplitz column and row of G[j, i, c2, c1], as museval's _compute_reference_correlations."""
     i, c1, j, c2 = pair
     sf = _SHARED["sf"]
-    ssf = np.real(_fftpack().ifft(sf[j, c2] * np.conj(sf[i, c1])))
+    ssf = np.real(scipy.fftpack.ifft(sf[j, c2] * np.conj(sf[i, c1])))
     return np.hstack((ssf[0], ssf[-1:-FILTERS_LEN:-1])), ssf[:FILTERS_LEN]
 
 
@@ -65,10 +68,10 @@ def _cross_correlation(jest: int) -> np.ndarray:
     sf, estimates = _SHARED["sf"], _SHARED["estimates"]
     nsrc, nchan, n_fft = sf.shape
     est = _zeropad(estimates[jest].T, FILTERS_LEN - 1, axis=1)
-    sef = _fftpack().fft(est, n=n_fft)
+    sef = scipy.fftpack.fft(est, n=n_fft)
     D = np.zeros((nsrc, nchan, FILTERS_LEN, nchan))
     for j, cj, c in itertools.product(range(nsrc), range(nchan), range(nchan)):
-        ssef = np.real(_fftpack().ifft(sf[j, cj] * np.conj(sef[c])))
+        ssef = np.real(scipy.fftpack.ifft(sf[j, cj] * np.conj(sef[c])))
         D[j, cj, :, c] = np.hstack((ssef[0], ssef[-1:-FILTERS_LEN:-1]))
     return D
 
@@ -100,8 +103,8 @@ def _frames(frames: tuple[int, int]) -> np.ndarray:
         nsampl = ref.shape[1]
         padded = _zeropad(ref, FILTERS_LEN - 1, axis=1)
         full = padded.shape[1] + FILTERS_LEN - 1  # fftconvolve's 'full' length
-        fshape = [_scipy_fft().next_fast_len(full, True)]
-        spectra = {(j, cj): _scipy_fft().rfftn(padded[j, :, cj], fshape, axes=[0]) for j in range(nsrc) for cj in range(nchan)}
+        fshape = [scipy.fft.next_fast_len(full, True)]
+        spectra = {(j, cj): scipy.fft.rfftn(padded[j, :, cj], fshape, axes=[0]) for j in range(nsrc) for cj in range(nchan)}
 
         def project(sources: list[int], filt: np.ndarray, key: tuple) -> np.ndarray:
             # museval's _project with the spectra above; filt is (len(sources), nchan, L, nchan)
@@ -109,8 +112,8 @@ def _frames(frames: tuple[int, int]) -> np.ndarray:
             for (n, j), cj, c in itertools.product(enumerate(sources), range(nchan), range(nchan)):
                 fkey = (*key, n, cj, c, fshape[0])
                 if fkey not in filters:
-                    filters[fkey] = _scipy_fft().rfftn(filt[n, cj, :, c], fshape, axes=[0])
-                conv = _scipy_fft().irfftn(filters[fkey] * spectra[j, cj], fshape, axes=[0])[:full]
+                    filters[fkey] = scipy.fft.rfftn(filt[n, cj, :, c], fshape, axes=[0])
+                conv = scipy.fft.irfftn(filters[fkey] * spectra[j, cj], fshape, axes=[0])[:full]
                 sproj[c] += conv[: nsampl + FILTERS_LEN - 1]
             return sproj.T
 
@@ -125,20 +128,8 @@ def _frames(frames: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def _scipy_fft():
-    import scipy.fft
-
-    return scipy.fft
-
-
-def _fftpack():
-    import scipy.fftpack
-
-    return scipy.fftpack
-
-
 def _zeropad(sig: np.ndarray, n: int, axis: int) -> np.ndarray:
-    from museval import metrics
+    from museval import metrics  # imported by bss_eval_v4 before any worker starts
 
     return metrics._zeropad(sig, n, axis=axis)
 
@@ -170,9 +161,10 @@ def bss_eval_v4(
 
     ``workers`` > 1 forks that many processes (one BLAS thread each) for the FFTs and frames.
     """
-    import museval
-    from museval import metrics
+    from umxmr.evaluate import _import_museval  # plain words when ffmpeg is missing
 
+    museval = _import_museval()
+    metrics = museval.metrics
     references, estimates = museval.pad_or_truncate(np.array(references), np.array(estimates))
     estimates, references = np.atleast_3d(estimates), np.atleast_3d(references)
     metrics.validate(references, estimates)
@@ -184,15 +176,13 @@ def bss_eval_v4(
     _SHARED.clear()
     _SHARED.update(references=references, estimates=estimates, framing=(win, hop))
     try:
-        _SHARED["sf"] = _fftpack().fft(refs_t, n=n_fft, axis=2)
+        _SHARED["sf"] = scipy.fftpack.fft(refs_t, n=n_fft, axis=2)
         pairs = list(itertools.combinations_with_replacement(itertools.product(range(nsrc), range(nchan)), 2))
         # the FFT work: the estimates' cross-correlations (large jobs first), all correlation pairs
         jobs = [("D", jest) for jest in range(nsrc)] + [("G", (i, c1, j, c2)) for (i, c1), (j, c2) in pairs]
         results = _map(_run_job, jobs, workers)
         del _SHARED["sf"]
         D, results = results[:nsrc], results[nsrc:]
-
-        from scipy.linalg import toeplitz
 
         G = np.zeros((nsrc, nsrc, nchan, nchan, L, L))
         for ((i, c1), (j, c2)), (col, row) in zip(pairs, results):
