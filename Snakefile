@@ -10,10 +10,15 @@
 # ├── {variant}/separator.json                  STFT and Wiener settings of the separator
 # ├── {variant}/estimates/{track}/{target}.wav  separated test tracks
 # ├── {variant}/museval/{track}.json            BSSEval v4 per track (museval's format)
+# ├── oracle-phasemix/estimates, museval/       the phase-mix oracle, evaluated like a variant
 # ├── scores.csv                                per variant, target, track, metric: median over frames
-# ├── summary.csv                               median over tracks
-# └── boxplot.pdf                               SDR per target, one box per variant
+# ├── summary.csv, summary.md                   median over tracks; tables with published rows
+# ├── comparison.csv                            each variant vs the baseline: median ΔSDR, Wilcoxon p
+# ├── boxplot.pdf, boxplot_{metric}.pdf         per target, one box per variant (+ oracle)
+# └── report/                                   SVGs and HTML pages of `snakemake --report`
 # resume/{variant}/{target}.chkpnt              training state, outside Snakemake's outputs
+#
+# snakemake --report results/report.html        plots, tables, training curves and the config
 
 
 from snakemake.utils import min_version
@@ -22,6 +27,9 @@ min_version("9.0")
 
 
 configfile: "config.yaml"
+
+
+report: "report/workflow.rst"
 
 
 include: "rules/common.smk"

@@ -35,10 +35,17 @@ def get_test_tracks():
 
 
 TEST_TRACKS = get_test_tracks()
+METRICS = ["SDR", "SIR", "SAR", "ISR"]
+# the phase-mix oracle is evaluated as a pseudo-variant: results/oracle-phasemix/...
+ORACLE = "oracle-phasemix"
+ORACLE_LABEL = "oracle (phase-mix 4096)"
+EVAL_VARIANTS = config["evaluation"]["variants"]
+BASELINE = EVAL_VARIANTS[0]
 
 
 wildcard_constraints:
-    variant="|".join(map(re.escape, config["variants"])),
+    variant="|".join(map(re.escape, [*config["variants"], ORACLE])),
+    metric="|".join(METRICS),
     target="|".join(TARGETS),
     track="|".join(map(re.escape, TEST_TRACKS)),
     dataset="|".join(map(re.escape, [KIND, "periphery"])),
@@ -90,11 +97,27 @@ def get_target_models(wildcards):
     }
 
 
+def trained_variants_pattern():
+    """Wildcard constraint of the rules that need trained models (not the oracle)."""
+    return "|".join(map(re.escape, config["variants"]))
+
+
 def get_museval_jsons(wildcards):
     return expand(
         "results/{variant}/museval/{track}.json",
-        variant=config["evaluation"]["variants"],
+        variant=[*EVAL_VARIANTS, ORACLE],
         track=TEST_TRACKS,
+    )
+
+
+def get_score_labels():
+    """Directory name -> the variant name in scores.csv and every table and plot."""
+    return {**{v: v for v in EVAL_VARIANTS}, ORACLE: ORACLE_LABEL}
+
+
+def get_training_summaries(wildcards):
+    return expand(
+        "results/{variant}/{target}.json", variant=EVAL_VARIANTS, target=TARGETS
     )
 
 
@@ -105,4 +128,13 @@ def get_final_output():
         if KIND == "demo" and "periphery" in config
         else []
     )
-    return ["results/boxplot.pdf", "results/summary.csv"] + extra
+    return [
+        "results/boxplot.pdf",
+        *expand("results/boxplot_{metric}.pdf", metric=METRICS),
+        "results/summary.csv",
+        "results/summary.md",
+        "results/comparison.csv",
+        "results/report/training_curves.svg",
+        "results/report/config.html",
+        *extra,
+    ]

@@ -1,3 +1,23 @@
+# The phase-mix oracle of one test track: |STFT 4096| of each source with the mixture's phase.
+rule oracle_estimates:
+    input:
+        manifest=MANIFEST,
+    output:
+        expand(
+            "results/{oracle}/estimates/{{track}}/{target}.wav",
+            oracle=ORACLE,
+            target=TARGETS,
+        ),
+    log:
+        "logs/evaluate/oracle/{track}.log",
+    conda:
+        "../envs/torch.yaml"
+    params:
+        targets=TARGETS,
+    script:
+        "../workflow_scripts/oracle_estimates.py"
+
+
 # BSSEval v4 of one separated test track, in museval's JSON format.
 rule evaluate:
     input:
@@ -13,9 +33,11 @@ rule evaluate:
         "benchmarks/evaluate/{variant}/{track}.tsv"
     conda:
         "../envs/evaluate.yaml"
-    threads: 1  # museval is single-threaded; Snakemake runs tracks in parallel
+    threads: 2  # processes of umxmr.bsseval, one BLAS thread each
     resources:
-        mem_mb=4000,
+        # museval's reference spectra alone take 8 x 2**ceil(log2(samples)) x 16 B (2 GB for
+        # a 4-minute stereo track); the workers share them and add their own FFT buffers
+        mem_mb=8000,
     params:
         targets=TARGETS,
         win=config["evaluation"].get("win", 1.0),
@@ -29,13 +51,45 @@ rule aggregate:
     input:
         get_museval_jsons,
     output:
-        scores="results/scores.csv",
+        scores=report(
+            "results/scores.csv",
+            caption="../report/scores.rst",
+            category="Tables",
+            labels={"table": "scores per track"},
+        ),
         summary="results/summary.csv",
     log:
         "logs/evaluate/aggregate.log",
     conda:
         "../envs/evaluate.yaml"
     params:
-        variants=config["evaluation"]["variants"],
+        labels=get_score_labels(),
     script:
         "../workflow_scripts/aggregate.py"
+
+
+# Each variant vs the baseline on the same tracks, and the summary tables.
+rule compare:
+    input:
+        scores="results/scores.csv",
+        summary="results/summary.csv",
+    output:
+        comparison="results/comparison.csv",
+        markdown="results/summary.md",
+        html=report(
+            "results/report/summary.html",
+            caption="../report/summary.rst",
+            category="Tables",
+            labels={"table": "summary and paired comparison"},
+        ),
+    log:
+        "logs/evaluate/compare.log",
+    conda:
+        "../envs/plots.yaml"
+    params:
+        baseline=BASELINE,
+        variants=EVAL_VARIANTS,
+        oracle=ORACLE_LABEL,
+        dataset=KIND,
+    script:
+        "../workflow_scripts/compare.py"

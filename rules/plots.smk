@@ -1,4 +1,4 @@
-# SDR per target, one box per variant.
+# SDR per target, one box per variant (the oracle in grey as the upper reference).
 rule boxplot:
     input:
         "results/scores.csv",
@@ -8,5 +8,68 @@ rule boxplot:
         "logs/plots/boxplot.log",
     conda:
         "../envs/plots.yaml"
+    params:
+        metric="SDR",
     script:
         "../workflow_scripts/boxplot.py"
+
+
+# One box plot per BSSEval metric, as PDF and as SVG for the report.
+rule metric_boxplot:
+    input:
+        "results/scores.csv",
+    output:
+        "results/boxplot_{metric}.pdf",
+        report(
+            "results/report/boxplot_{metric}.svg",
+            caption="../report/boxplot.rst",
+            category="Scores",
+            labels={"metric": "{metric}"},
+        ),
+    log:
+        "logs/plots/boxplot_{metric}.log",
+    conda:
+        "../envs/plots.yaml"
+    params:
+        metric=lambda wildcards: wildcards.metric,
+    script:
+        "../workflow_scripts/boxplot.py"
+
+
+# Training and validation loss per epoch of every evaluated model.
+rule training_curves:
+    input:
+        get_training_summaries,
+    output:
+        report(
+            "results/report/training_curves.svg",
+            caption="../report/training_curves.rst",
+            category="Training",
+            labels={"figure": "loss per epoch"},
+        ),
+    log:
+        "logs/plots/training_curves.log",
+    conda:
+        "../envs/plots.yaml"
+    script:
+        "../workflow_scripts/training_curves.py"
+
+
+# The configuration and each variant's resolved settings, for the report.
+rule config_page:
+    output:
+        report(
+            "results/report/config.html",
+            caption="../report/config.rst",
+            category="Configuration",
+            labels={"page": "config and resolved variants"},
+        ),
+    log:
+        "logs/plots/config_page.log",
+    conda:
+        "../envs/plots.yaml"
+    params:
+        config=config,
+        variants=EVAL_VARIANTS,
+    script:
+        "../workflow_scripts/config_page.py"

@@ -27,6 +27,8 @@ rule separate:
         "logs/separate/{variant}/{track}.log",
     benchmark:
         "benchmarks/separate/{variant}/{track}.tsv"
+    wildcard_constraints:
+        variant=trained_variants_pattern(),
     conda:
         "../envs/torch.yaml"
     threads: 1

@@ -44,7 +44,7 @@ def test_pdf_one_page_and_renders(tmp_path):
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True,
                               text=True, check=True).stdout
-        for word in ("SDR", "dB", "vocals", "umx-mr", "n = 3 tracks"):
+        for word in ("SDR", "dB", "vocals", "umx-mr", "tracks per box"):
             assert word in text
     if shutil.which("pdftoppm"):
         subprocess.run(["pdftoppm", "-png", "-r", "60", "-singlefile", str(out),
@@ -60,8 +60,8 @@ def test_layout_order_counts_and_legend_outside():
     fig = _draw_boxplot(pd.concat([scores, extra]), "SDR")
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert labels == ["vocals\nn = 3 tracks", "drums\nn = 3 tracks", "bass\nn = 3 / 2 tracks",
-                      "other\nn = 3 tracks", "accompaniment\nn = 3 tracks"]
+    assert labels == ["vocals\nn = 3", "drums\nn = 3", "bass\nn = 3/2", "other\nn = 3",
+                      "accompaniment\nn = 3"]
     assert "SDR" in ax.get_title() and "dB" in ax.get_ylabel()
     legend = ax.get_legend()
     assert [t.get_text() for t in legend.get_texts()] == ["zeta", "alpha"]
@@ -92,3 +92,31 @@ def test_missing_metric_raises_and_writes_nothing(tmp_path):
 def test_other_metric(tmp_path):
     fig = _draw_boxplot(make_scores(), "SIR")
     assert fig.axes[0].get_ylabel() == "SIR [dB]"
+
+
+@pytest.mark.parametrize("variants", [("umx-mr-0",), ("umx-mr-0", "oracle (phase-mix 4096)"),
+                                      ("a", "b", "c", "oracle (phase-mix 4096)")])
+def test_target_labels_never_touch_and_oracle_is_grey(variants):
+    fig = _draw_boxplot(make_scores(variants=variants), "SDR")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels()]
+    for left, right in zip(boxes, boxes[1:]):
+        assert right.x0 - left.x1 > 10  # pixels of space between neighbouring labels
+    colours = [tuple(p.get_facecolor()[:3]) for c in ax.containers for p in c.boxes]
+    grey = [c for c in colours if c == pytest.approx((0.8, 0.8, 0.8))]
+    assert len(grey) == (4 if variants[-1].startswith("oracle") else 0)
+
+
+def test_training_curves_panels_lines_and_svg(tmp_path):
+    from umxmr.plots import training_curves
+
+    summary = {"train_loss_history": [3.0, 2.0, 1.5], "valid_loss_history": [3.5, 2.5, 2.0]}
+    histories = {"umx-mr-0": {t: summary for t in TARGETS}, "mr": {"vocals": summary}}
+    out = tmp_path / "curves.svg"
+    training_curves(histories, out)
+    text = out.read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text
+    for word in ("vocals", "bass", "epoch", "umx-mr-0 (valid)", "mr (train)"):
+        assert word in text

@@ -49,8 +49,21 @@ def test_dry_run_of_the_full_demo_dag(tmp_path):
     n_test = config["demo"]["tracks"]["test"]
     counts = job_counts(result.stdout)
     assert counts["train"] == len(config["targets"]) * len(config["evaluation"]["variants"])
-    assert counts["separate"] == counts["evaluate"] == n_test
+    assert counts["separate"] == n_test
+    assert counts["evaluate"] == 2 * n_test  # the variant and the phase-mix oracle
     assert counts["demo_dataset"] == counts["dataset_manifest"] == counts["boxplot"] == 1
+
+
+def test_full_dag_has_oracle_comparison_and_report_pages(tmp_path):
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    result = snakemake(workdir_with_config(tmp_path, config), "-n")
+    assert result.returncode == 0, result.stderr
+    n_test = config["demo"]["tracks"]["test"]
+    counts = job_counts(result.stdout)
+    assert counts["oracle_estimates"] == n_test
+    assert counts["evaluate"] == n_test * (len(config["evaluation"]["variants"]) + 1)
+    assert counts["metric_boxplot"] == 4
+    assert counts["compare"] == counts["training_curves"] == counts["config_page"] == 1
 
 
 def test_one_model_builds_only_what_it_needs(tmp_path):
@@ -101,9 +114,37 @@ def test_museval_scores_summary_and_plot(finished_run):
     assert set(museval_json["targets"][0]["frames"][0]["metrics"]) == {"SDR", "SIR", "SAR", "ISR"}
     scores = pd.read_csv(finished_run / "results/scores.csv")
     assert set(scores.columns) >= {"variant", "target", "track", "metric", "score"}
-    assert len(scores) == 1 * 4 * 2 * 4 and scores["score"].notna().all()
+    # umx-mr-0 and the oracle pseudo-variant, 4 targets, 2 tracks, 4 metrics
+    assert list(pd.unique(scores["variant"])) == ["umx-mr-0", "oracle (phase-mix 4096)"]
+    assert len(scores) == 2 * 4 * 2 * 4 and scores["score"].notna().all()
     assert np.isfinite(scores["score"]).all()
     summary = pd.read_csv(finished_run / "results/summary.csv")
-    assert len(summary) == 4 * 4
-    pdf = (finished_run / "results/boxplot.pdf").read_bytes()
-    assert pdf.startswith(b"%PDF") and b"/Type /Page" in pdf
+    assert len(summary) == 2 * 4 * 4
+    sdr = summary[summary.metric == "SDR"].pivot(index="target", columns="variant", values="score")
+    assert (sdr["oracle (phase-mix 4096)"] > sdr["umx-mr-0"]).all()  # the upper reference
+    for name in ["boxplot.pdf", *(f"boxplot_{m}.pdf" for m in ("SDR", "SIR", "SAR", "ISR"))]:
+        pdf = (finished_run / "results" / name).read_bytes()
+        assert pdf.startswith(b"%PDF") and b"/Type /Page" in pdf
+
+
+@pytest.mark.workflow
+def test_comparison_and_summary_tables(finished_run):
+    comparison = pd.read_csv(finished_run / "results/comparison.csv")
+    assert list(comparison["target"]) == TARGETS
+    assert set(comparison["variant"]) == {"oracle (phase-mix 4096)"} and set(comparison["baseline"]) == {"umx-mr-0"}
+    assert (comparison["n_tracks"] == 2).all() and comparison["wilcoxon_p"].isna().all()
+    assert comparison["note"].str.contains("too few").all()
+    summary_md = (finished_run / "results/summary.md").read_text()
+    assert "| oracle (phase-mix 4096) (upper reference) |" in summary_md
+    assert "| X-UMX | 6.79 | 6.46 | 5.35 | 4.55 | 50 | published, not re-run here |" in summary_md
+
+
+@pytest.mark.workflow
+def test_report_builds_with_plots_tables_curves_and_config(finished_run):
+    result = snakemake(finished_run, "--report", "results/report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = (finished_run / "results/report.html").read_text()
+    for name in ("boxplot_SDR.svg", "boxplot_ISR.svg", "summary.html", "scores.csv", "training_curves.svg", "config.html"):
+        assert name in report
+    for caption in ("upper reference", "Wilcoxon", "Training (dashed)", "resolved", "phase-mix oracle"):
+        assert caption in report

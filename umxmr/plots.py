@@ -16,12 +16,13 @@ import pandas as pd
 
 from umxmr.atomic import atomic_path
 
-__all__ = ["sdr_boxplot", "TARGET_ORDER"]
+__all__ = ["sdr_boxplot", "training_curves", "target_order", "TARGET_ORDER"]
 
 TARGET_ORDER = ("vocals", "drums", "bass", "other")
 
 
-def _target_order(targets) -> list[str]:
+def target_order(targets) -> list[str]:
+    """vocals, drums, bass, other (those present), then the rest alphabetically."""
     present = set(targets)
     known = [t for t in TARGET_ORDER if t in present]
     return known + sorted(t for t in present if t not in TARGET_ORDER)
@@ -34,16 +35,25 @@ def _variant_order(column: pd.Series) -> list[str]:
     return list(pd.unique(column.dropna()))
 
 
+def _palette(variants: list[str]) -> dict[str, tuple]:
+    """colorblind colours for the variants; the oracle (upper reference) in light grey."""
+    import seaborn as sns
+
+    models = [v for v in variants if not v.startswith("oracle")]
+    colours = dict(zip(models, sns.color_palette("colorblind", len(models))))
+    return {v: colours.get(v, (0.8, 0.8, 0.8)) for v in variants}
+
+
 @contextlib.contextmanager
 def _plot_style():
-    """sigsep-like style (seaborn whitegrid), TrueType fonts in PDF; local to the block.
+    """sigsep-like style (seaborn whitegrid), TrueType fonts in PDF, text in SVG; local to the block.
 
     Ticks and grid lines are created lazily at draw time, so saving must happen
     inside this block too."""
     import matplotlib as mpl
     import seaborn as sns
 
-    with sns.axes_style("whitegrid"), mpl.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42}):
+    with sns.axes_style("whitegrid"), mpl.rc_context({"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none"}):
         yield
 
 
@@ -62,7 +72,7 @@ def _draw_boxplot(scores: pd.DataFrame, metric: str = "SDR"):
         available = sorted(scores["metric"].dropna().unique())
         raise ValueError(f"no finite {metric} scores to plot (metrics present: {available})")
 
-    targets = _target_order(data["target"])
+    targets = target_order(data["target"])
     variants = _variant_order(data["variant"])
     data = pd.DataFrame({
         "variant": pd.Categorical(data["variant"].astype(str), categories=[str(v) for v in variants]),
@@ -74,13 +84,11 @@ def _draw_boxplot(scores: pd.DataFrame, metric: str = "SDR"):
     labels = []
     for target in targets:
         n = [int(counts.loc[(target, str(v))]) for v in variants]
-        if len(set(n)) == 1:
-            count = f"n = {n[0]} track{'s' if n[0] != 1 else ''}"
-        else:
-            count = "n = " + " / ".join(map(str, n)) + " tracks"
+        # short second line: long ones ran into the neighbours' labels
+        count = f"n = {n[0]}" if len(set(n)) == 1 else "n = " + "/".join(map(str, n))
         labels.append(f"{target}\n{count}")
 
-    width = max(5.0, 1.5 + len(targets) * (0.5 + 0.45 * len(variants)))
+    width = max(5.0, 1.5 + len(targets) * max(1.3, 0.5 + 0.45 * len(variants)))
     with _plot_style():
         fig = Figure(figsize=(width, 4.2), layout="constrained")
         FigureCanvasAgg(fig)
@@ -92,7 +100,7 @@ def _draw_boxplot(scores: pd.DataFrame, metric: str = "SDR"):
             sns.boxplot(
                 data=data, x="target", y="score", hue="variant",
                 order=targets, hue_order=[str(v) for v in variants],
-                palette=sns.color_palette("colorblind", len(variants)),
+                palette=_palette([str(v) for v in variants]),
                 width=0.8, gap=0.1, linewidth=1.0, fliersize=2.5,
                 medianprops={"color": "black", "linewidth": 1.5},
                 ax=ax,
@@ -105,7 +113,7 @@ def _draw_boxplot(scores: pd.DataFrame, metric: str = "SDR"):
                         markeredgecolor="black", markeredgewidth=0.8, zorder=10,
                         linestyle="none")
         ax.set_xticks(range(len(targets)), labels)
-        ax.set_xlabel("")
+        ax.set_xlabel("n = tracks per box", fontsize="small", color="0.4")
         ax.set_ylabel(f"{metric} [dB]")
         ax.set_title(f"{metric} per target (BSSEval v4, median over frames per track)")
         sns.despine(ax=ax, left=True, bottom=True)
@@ -116,22 +124,63 @@ def _draw_boxplot(scores: pd.DataFrame, metric: str = "SDR"):
     return fig
 
 
+def _save(fig, path: Path) -> None:
+    """Atomically, in the format of the suffix, without a creation date (reproducible files)."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".")
+    metadata = {"CreationDate": None, "Creator": "umxmr"} if fmt == "pdf" else {"Date": None}
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, bbox_inches="tight", pad_inches=0.15, metadata=metadata)
+
+
 def sdr_boxplot(scores: pd.DataFrame, out_pdf: Path, metric: str = "SDR") -> None:
     """Box plot of per-track ``metric`` scores: x = target, hue = variant.
 
     ``scores`` is the long frame of :func:`umxmr.aggregate.load_track_scores`
     (columns variant, target, track, metric, score); NaN scores are left out and
-    the number of tracks per box is printed under each target. Targets are in
+    the number of tracks per box is printed under each target. A variant whose name
+    starts with "oracle" (the upper reference) is drawn in grey. Targets are in
     the order vocals, drums, bass, other, then the rest alphabetically; variants
-    in categorical order (or order of first appearance). Writes a one-page PDF
-    atomically.
+    in categorical order (or order of first appearance). Writes a one-page PDF (or SVG,
+    PNG: by the suffix) atomically.
     """
-    with atomic_path(Path(out_pdf)) as tmp, _plot_style():
-        fig = _draw_boxplot(scores, metric)
-        fig.savefig(
-            tmp,
-            format="pdf",
-            bbox_inches="tight",
-            pad_inches=0.15,
-            metadata={"CreationDate": None, "Creator": "umxmr"},
-        )
+    with _plot_style():
+        _save(_draw_boxplot(scores, metric), out_pdf)
+
+
+def training_curves(histories: dict[str, dict[str, dict]], out: Path) -> None:
+    """Training and validation loss per epoch: one panel per target, one colour per variant.
+
+    ``histories``: variant -> target -> the model summary JSON (open-unmix's keys
+    ``train_loss_history``, ``valid_loss_history``, ``best_epoch``)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    variants = list(histories)
+    targets = target_order({t for v in variants for t in histories[v]})
+    if not targets:
+        raise ValueError("no training histories to plot")
+    colours = _palette(variants)
+    with _plot_style():
+        fig = Figure(figsize=(3.2 * len(targets) + 1.5, 3.2), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(1, len(targets), squeeze=False)[0]
+        for ax, target in zip(axes, targets):
+            for variant in variants:
+                summary = histories[variant].get(target)
+                if summary is None:
+                    continue
+                for key, style, kind in (("train_loss_history", "--", "train"), ("valid_loss_history", "-", "valid")):
+                    loss = summary[key]
+                    ax.plot(range(1, len(loss) + 1), loss, style, color=colours[variant], label=f"{variant} ({kind})")
+            ax.set_title(target)
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes[0].set_ylabel("MSE loss")
+        entries = {}  # one legend for all panels: a variant may lack some targets
+        for ax in axes:
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                entries.setdefault(label, handle)
+        fig.legend(entries.values(), entries.keys(), loc="outside right upper", frameon=False, fontsize="small")
+        _save(fig, out)

@@ -54,9 +54,13 @@ def wiener_in_windows(
     return out
 
 
+# open-unmix's `wiener` regularises soft masks and EM with 1e-10 (norbert: float eps)
+WIENER_EPS = 1e-10
+
+
 def _wiener(v: np.ndarray, x: np.ndarray, niter: int, softmask: bool, residual: bool) -> np.ndarray:
     """One window: norbert's initial estimate, open-unmix's residual, then norbert's EM."""
-    y = norbert.wiener(v, x.copy(), iterations=0, use_softmask=softmask)
+    y = norbert.wiener(v, x.copy(), iterations=0, use_softmask=softmask, eps=WIENER_EPS)
     if residual:
         # open-unmix appends mixture - sum(estimates) before EM
         y = np.concatenate([y, (x - y.sum(-1))[..., None]], axis=-1)
@@ -64,7 +68,7 @@ def _wiener(v: np.ndarray, x: np.ndarray, niter: int, softmask: bool, residual: 
         return y
     # scaled as norbert.wiener does, for numerical stability of EM
     max_abs = max(1.0, np.abs(x).max() / 10.0)
-    return norbert.expectation_maximization(y / max_abs, x / max_abs, niter)[0] * max_abs
+    return norbert.expectation_maximization(y / max_abs, x / max_abs, niter, eps=WIENER_EPS)[0] * max_abs
 
 
 def separate(

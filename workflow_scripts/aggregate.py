@@ -6,8 +6,9 @@ from pathlib import Path
 
 from umxmr.aggregate import load_track_scores, summarize
 
-# inputs are results/{variant}/museval/{track}.json
-paths = {v: [Path(p) for p in snakemake.input if Path(p).parts[-3] == v] for v in snakemake.params.variants}
+# inputs are results/{variant}/museval/{track}.json; labels: folder -> name in the tables
+labels = snakemake.params.labels
+paths = {label: [Path(p) for p in snakemake.input if Path(p).parts[-3] == folder] for folder, label in labels.items()}
 scores = load_track_scores(paths)
 scores.to_csv(snakemake.output.scores, index=False)
 summarize(scores).to_csv(snakemake.output.summary, index=False)

@@ -8,4 +8,6 @@ import pandas as pd
 
 from umxmr.plots import sdr_boxplot
 
-sdr_boxplot(pd.read_csv(snakemake.input[0]), Path(snakemake.output[0]))
+scores = pd.read_csv(snakemake.input[0])
+for path in snakemake.output:
+    sdr_boxplot(scores, Path(path), metric=snakemake.params.metric)

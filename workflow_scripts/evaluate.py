@@ -4,9 +4,14 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from umxmr.data.layout import load_manifest
 from umxmr.evaluate import evaluate_track_dirs
 
+# one BLAS thread per process, `threads` processes: free BLAS threads under parallel
+# jobs made museval ~30x slower on a shared machine
+threadpool_limits(1)
 track = snakemake.wildcards.track
 tracks = {t.name: t for t in load_manifest(Path(snakemake.input.manifest))["test"]}
 evaluate_track_dirs(
@@ -18,4 +23,5 @@ evaluate_track_dirs(
     win=snakemake.params.win,
     hop=snakemake.params.hop,
     reference_files=tracks[track].files,
+    workers=snakemake.threads,
 )

@@ -1,0 +1,215 @@
+"""BSSEval v4 (museval's ``evaluate(..., mode="v4")``) with the same numbers, in less time.
+
+museval's ``metrics.bss_eval`` (time-invariant filters, no permutation) spends its time in
+three places: the reference correlations ``G`` (one inverse FFT per pair of reference
+channels), one projection-filter solve per estimate with the same ``G + eps*I`` (an LU of a
+(nsrc*nchan*512)² matrix each time), and the per-frame decomposition. This module does the
+same arithmetic with the same numpy/scipy calls on the same operands, but
+
+* solves all estimates in ONE ``np.linalg.solve`` call (one LU, several right-hand sides;
+  LAPACK's triangular solves give every column exactly what a one-estimate call gives as
+  long as each estimate has at least two channels; mono estimates are solved one by one),
+* reuses each estimate's own rows of the cross-correlations ``D`` for its single-source
+  filter ``Cj`` instead of recomputing the FFTs (museval computes the same values twice),
+* in the frames, takes each reference channel's FFT once per frame and each filter's once
+  (museval's ``fftconvolve`` calls redo both for every use),
+* spreads the independent FFT work and the frames over ``workers`` forked processes.
+
+Numbers are bit-identical to museval run with the same number of BLAS threads per process
+(LAPACK's LU depends on the thread count in the last bits; the workflow uses one BLAS thread
+per process). tests/test_bsseval.py checks equality with ``museval.evaluate``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import scipy.fft
+import scipy.fftpack
+from scipy.linalg import toeplitz
+
+__all__ = ["bss_eval_v4"]
+
+FILTERS_LEN = 512  # museval's default (bss_eval's filters_len)
+
+# Arrays the forked workers read (inherited copy-on-write, never pickled).
+_SHARED: dict[str, np.ndarray] = {}
+
+
+def _init_worker() -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def _map(func: Callable, items: Sequence, workers: int) -> list:
+    """``map`` in this process (workers <= 1) or in forked processes that see ``_SHARED``."""
+    if workers <= 1 or len(items) <= 1:
+        return [func(item) for item in items]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(min(workers, len(items)), mp_context=context, initializer=_init_worker) as pool:
+        return list(pool.map(func, items))
+
+
+def _correlation(pair: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Toeplitz column and row of G[j, i, c2, c1], as museval's _compute_reference_correlations."""
+    i, c1, j, c2 = pair
+    sf = _SHARED["sf"]
+    ssf = np.real(scipy.fftpack.ifft(sf[j, c2] * np.conj(sf[i, c1])))
+    return np.hstack((ssf[0], ssf[-1:-FILTERS_LEN:-1])), ssf[:FILTERS_LEN]
+
+
+def _cross_correlation(jest: int) -> np.ndarray:
+    """D of museval's _compute_projection_filters for estimate ``jest``: (nsrc, nchan, L, nchan)."""
+    sf, estimates = _SHARED["sf"], _SHARED["estimates"]
+    nsrc, nchan, n_fft = sf.shape
+    est = _zeropad(estimates[jest].T, FILTERS_LEN - 1, axis=1)
+    sef = scipy.fftpack.fft(est, n=n_fft)
+    D = np.zeros((nsrc, nchan, FILTERS_LEN, nchan))
+    for j, cj, c in itertools.product(range(nsrc), range(nchan), range(nchan)):
+        ssef = np.real(scipy.fftpack.ifft(sf[j, cj] * np.conj(sef[c])))
+        D[j, cj, :, c] = np.hstack((ssef[0], ssef[-1:-FILTERS_LEN:-1]))
+    return D
+
+
+def _frames(frames: tuple[int, int]) -> np.ndarray:
+    """(4, nsrc, len(frames)) SDR, ISR, SIR, SAR of frames ``range(*frames)``, as museval's loop.
+
+    museval's ``_bss_decomp_mtifilt`` projects the references with ``fftconvolve`` (the FFTs
+    of filter and reference, product, inverse). Here each reference channel's FFT is taken
+    once per frame and each filter's once per FFT length (museval: once per use), with
+    the very calls ``fftconvolve`` makes, so the sums are the same numbers."""
+    from museval import metrics
+
+    refs, ests = _SHARED["references"], _SHARED["estimates"]
+    C, Cj = _SHARED["C"], _SHARED["Cj"]
+    window, hop = _SHARED["framing"]
+    nsrc, _, nchan = refs.shape
+    framer = metrics.Framing(window, hop, refs.shape[1])
+    filters: dict[tuple, np.ndarray] = {}
+    out = np.empty((4, nsrc, frames[1] - frames[0]))
+    for t, win in enumerate(framer):
+        if not frames[0] <= t < frames[1]:
+            continue
+        k = t - frames[0]
+        if metrics._any_source_silent(refs[:, win]) or metrics._any_source_silent(ests[:, win]):
+            out[:, :, k] = np.nan
+            continue
+        ref = refs[:, win]
+        nsampl = ref.shape[1]
+        padded = _zeropad(ref, FILTERS_LEN - 1, axis=1)
+        full = padded.shape[1] + FILTERS_LEN - 1  # fftconvolve's 'full' length
+        fshape = [scipy.fft.next_fast_len(full, True)]
+        spectra = {(j, cj): scipy.fft.rfftn(padded[j, :, cj], fshape, axes=[0]) for j in range(nsrc) for cj in range(nchan)}
+
+        def project(sources: list[int], filt: np.ndarray, key: tuple) -> np.ndarray:
+            # museval's _project with the spectra above; filt is (len(sources), nchan, L, nchan)
+            sproj = np.zeros((nchan, nsampl + FILTERS_LEN - 1))
+            for (n, j), cj, c in itertools.product(enumerate(sources), range(nchan), range(nchan)):
+                fkey = (*key, n, cj, c, fshape[0])
+                if fkey not in filters:
+                    filters[fkey] = scipy.fft.rfftn(filt[n, cj, :, c], fshape, axes=[0])
+                conv = scipy.fft.irfftn(filters[fkey] * spectra[j, cj], fshape, axes=[0])[:full]
+                sproj[c] += conv[: nsampl + FILTERS_LEN - 1]
+            return sproj.T
+
+        for j in range(nsrc):
+            # museval's _bss_decomp_mtifilt
+            s_true = _zeropad(ref[j], FILTERS_LEN - 1, axis=0)
+            e_spat = project([j], Cj[j][None], ("Cj", j)) - s_true
+            e_interf = project(list(range(nsrc)), C[j], ("C", j)) - s_true - e_spat
+            e_artif = -s_true - e_spat - e_interf
+            e_artif[:nsampl, :] += ests[j, win]
+            out[:, j, k] = metrics._bss_crit(s_true, e_spat, e_interf, e_artif, False)
+    return out
+
+
+def _zeropad(sig: np.ndarray, n: int, axis: int) -> np.ndarray:
+    from museval import metrics  # imported by bss_eval_v4 before any worker starts
+
+    return metrics._zeropad(sig, n, axis=axis)
+
+
+def _solve(G: np.ndarray, D: np.ndarray, nrhs: int) -> np.ndarray:
+    """museval's ``solve(G + eps*I, D)``, falling back on one ``lstsq`` per estimate as it does."""
+    eps = np.finfo(float).eps
+    A = G + eps * np.eye(G.shape[0])
+    blocks = range(0, D.shape[1], nrhs)
+    try:
+        if nrhs >= 2:
+            return np.linalg.solve(A, D)
+        # one right-hand side takes LAPACK's vector path, which rounds differently from
+        # the matrix path a stacked solve would take: solve mono estimates one by one
+        return np.concatenate([np.linalg.solve(A, D[:, k : k + nrhs]) for k in blocks], axis=1)
+    except np.linalg.LinAlgError:
+        return np.concatenate([np.linalg.lstsq(G, D[:, k : k + nrhs])[0] for k in blocks], axis=1)
+
+
+def bss_eval_v4(
+    references: Sequence[np.ndarray] | np.ndarray,
+    estimates: Sequence[np.ndarray] | np.ndarray,
+    win: int,
+    hop: int,
+    workers: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``museval.evaluate(references, estimates, win, hop, mode="v4")``: (SDR, ISR, SIR, SAR),
+    each (nsrc, nwin), the same numbers computed faster (see the module docstring).
+
+    ``workers`` > 1 forks that many processes (one BLAS thread each) for the FFTs and frames.
+    """
+    from umxmr.evaluate import _import_museval  # plain words when ffmpeg is missing
+
+    museval = _import_museval()
+    metrics = museval.metrics
+    references, estimates = museval.pad_or_truncate(np.array(references), np.array(estimates))
+    estimates, references = np.atleast_3d(estimates), np.atleast_3d(references)
+    metrics.validate(references, estimates)
+    nsrc, nsampl, nchan = estimates.shape
+    L = FILTERS_LEN
+
+    refs_t = _zeropad(np.moveaxis(references, 1, 2), L - 1, axis=2)
+    n_fft = int(2 ** np.ceil(np.log2(nsampl + L - 1.0)))
+    _SHARED.clear()
+    _SHARED.update(references=references, estimates=estimates, framing=(win, hop))
+    try:
+        _SHARED["sf"] = scipy.fftpack.fft(refs_t, n=n_fft, axis=2)
+        pairs = list(itertools.combinations_with_replacement(itertools.product(range(nsrc), range(nchan)), 2))
+        # the FFT work: the estimates' cross-correlations (large jobs first), all correlation pairs
+        jobs = [("D", jest) for jest in range(nsrc)] + [("G", (i, c1, j, c2)) for (i, c1), (j, c2) in pairs]
+        results = _map(_run_job, jobs, workers)
+        del _SHARED["sf"]
+        D, results = results[:nsrc], results[nsrc:]
+
+        G = np.zeros((nsrc, nsrc, nchan, nchan, L, L))
+        for ((i, c1), (j, c2)), (col, row) in zip(pairs, results):
+            ss = toeplitz(col, r=row)
+            G[j, i, c2, c1] = ss
+            G[i, j, c1, c2] = ss.T
+
+        # all estimates against all references: one LU for every estimate
+        rhs = np.concatenate([d.reshape(nsrc * nchan * L, nchan) for d in D], axis=1)
+        C = _solve(metrics._reshape_G(G), rhs, nchan)
+        C = np.stack([C[:, k * nchan : (k + 1) * nchan].reshape(nsrc, nchan, L, nchan) for k in range(nsrc)])
+        # each estimate against its own reference: museval's nsrc == 1 case
+        Cj = np.stack([
+            _solve(metrics._reshape_G(G[j, j][None, None]), D[j][j].reshape(nchan * L, nchan), nchan).reshape(nchan, L, nchan)
+            for j in range(nsrc)
+        ])
+        del G, rhs
+        _SHARED.update(C=C, Cj=Cj)
+        nwin = metrics.Framing(win, hop, nsampl).nwin
+        bounds = np.linspace(0, nwin, max(1, min(workers, nwin)) + 1).astype(int)
+        chunks = [(int(a), int(b)) for a, b in zip(bounds, bounds[1:])]
+        scores = np.concatenate(_map(_frames, chunks, workers), axis=2)  # (4, nsrc, nwin)
+    finally:
+        _SHARED.clear()
+    return scores[0], scores[1], scores[2], scores[3]
+
+
+def _run_job(job: tuple[str, object]):
+    kind, arg = job
+    return _correlation(arg) if kind == "G" else _cross_correlation(arg)

@@ -1,0 +1,117 @@
+"""`results/summary.md` (and its HTML twin for the report): median/median SDR per variant ×
+target, published rows beside ours, and the paired comparison, as a paper would show them."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from umxmr.plots import target_order
+
+__all__ = ["PUBLISHED_SDR", "summary_sections", "to_markdown", "to_html"]
+
+# median over tracks of the median over frames, SDR in dB, MUSDB18-HQ test set (50 tracks)
+PUBLISHED_SDR = {
+    "UMX v1.0.0 (umxhq)": {"vocals": 6.16, "drums": 5.78, "bass": 5.03, "other": 4.22},
+    "X-UMX": {"vocals": 6.79, "drums": 6.46, "bass": 5.35, "other": 4.55},
+}
+PUBLISHED_NOTE = "published, not re-run here"
+
+
+@dataclass
+class Section:
+    title: str
+    intro: str
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _db(value: float) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.2f}"
+
+
+def _p(value: float) -> str:
+    if not math.isfinite(value):
+        return "NaN"
+    return f"{value:.3g}" if value >= 1e-4 else "< 1e-4"
+
+
+def summary_sections(
+    summary: pd.DataFrame, comparison: pd.DataFrame, variants: Sequence[str], oracle: str, dataset: str, metric: str = "SDR"
+) -> list[Section]:
+    """The tables. ``summary`` is :func:`umxmr.aggregate.summarize`'s frame, ``comparison``
+    :func:`umxmr.compare.paired_comparison`'s; rows: ``oracle`` (the oracle's label) first,
+    then ``variants`` in that order, then the published rows."""
+    sdr = summary[summary["metric"] == metric].copy()
+    sdr["variant"] = sdr["variant"].astype(str)
+    targets = target_order(sdr["target"])
+    present = set(sdr["variant"])
+    ordered = [oracle] * (oracle in present) + [v for v in variants if v in present and v != oracle]
+    scores = Section(
+        f"{metric} per target (BSSEval v4, museval)",
+        f"Median over tracks of the median over 1 s frames, in dB; dataset: {dataset}.",
+        ["variant", *targets, "tracks", "source"],
+    )
+    for variant in ordered:
+        part = sdr[sdr["variant"] == variant].set_index("target")
+        label = f"{variant} (upper reference)" if variant == oracle else variant
+        n = sorted(set(part["n_tracks"].astype(int)))
+        scores.rows.append([label, *(_db(part["score"].get(t, float("nan"))) for t in targets),
+                            " / ".join(map(str, n)), "this run"])
+    for name, values in PUBLISHED_SDR.items():
+        scores.rows.append([name, *(_db(values.get(t, float("nan"))) for t in targets), "50", PUBLISHED_NOTE])
+    scores.notes = [
+        f"The published rows are MUSDB18-HQ test-set numbers ({PUBLISHED_NOTE}); they are not "
+        "comparable with results on the generated demo data, only with a run on MUSDB18-HQ.",
+        "The oracle row is the phase-mix oracle (each source's |STFT 4096| with the mixture's "
+        "phase), evaluated by the same museval rules as the variants.",
+    ]
+    paired = Section(f"Paired comparison ({metric}, same tracks)", "")
+    if comparison.empty:
+        paired.intro = "Only one variant was evaluated: nothing to compare."
+    else:
+        paired.header = ["variant", "vs", "target", "tracks", f"median Δ{metric} [dB]", "Wilcoxon p", "note"]
+        paired.rows = [
+            [r.variant, r.baseline, r.target, str(int(r.n_tracks)), _db(r.median_delta), _p(r.wilcoxon_p),
+             r.note if isinstance(r.note, str) else ""]
+            for r in comparison.itertuples()
+        ]
+        paired.notes = ["Δ = variant − baseline per track; two-sided Wilcoxon signed-rank test (scipy)."]
+    return [scores, paired]
+
+
+def to_markdown(sections: Sequence[Section]) -> str:
+    lines: list[str] = []
+    for level, s in enumerate(sections):
+        lines += [("# " if level == 0 else "## ") + s.title, ""]
+        if s.intro:
+            lines += [s.intro, ""]
+        if s.header:
+            lines += ["| " + " | ".join(s.header) + " |", "|" + "|".join("---" for _ in s.header) + "|"]
+            lines += ["| " + " | ".join(row) + " |" for row in s.rows]
+            lines.append("")
+        lines += [*s.notes, ""] if s.notes else []
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def to_html(sections: Sequence[Section]) -> str:
+    e = html.escape
+    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><style>",
+             "body{font-family:sans-serif;margin:1em}table{border-collapse:collapse;margin:.5em 0}",
+             "td,th{border:1px solid #bbb;padding:.2em .6em;text-align:right;white-space:nowrap}",
+             "td:first-child,th:first-child,td:last-child,th:last-child{text-align:left}</style></head><body>"]
+    for s in sections:
+        parts.append(f"<h2>{e(s.title)}</h2>")
+        if s.intro:
+            parts.append(f"<p>{e(s.intro)}</p>")
+        if s.header:
+            parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in s.header) + "</tr>")
+            parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in s.rows]
+            parts.append("</table>")
+        parts += [f"<p>{e(n)}</p>" for n in s.notes]
+    return "\n".join(parts + ["</body></html>"]) + "\n"

@@ -1,0 +1,17 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from pathlib import Path
+
+import torch
+
+from umxmr.oracle_estimates import phase_mix_track_files
+
+torch.set_num_threads(snakemake.threads)
+phase_mix_track_files(
+    track=snakemake.wildcards.track,
+    manifest=Path(snakemake.input.manifest),
+    targets=snakemake.params.targets,
+    outputs=[Path(p) for p in snakemake.output],
+)
