@@ -28,6 +28,7 @@ include: "rules/train.smk"
 include: "rules/separate.smk"
 include: "rules/evaluate.smk"
 include: "rules/plots.smk"
+include: "rules/oracle.smk"
 
 
 rule all:

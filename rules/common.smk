@@ -8,6 +8,7 @@ sys.path.insert(0, workflow.basedir)
 from umxmr.config_check import validate_config
 from umxmr.data.demo import demo_track_names
 from umxmr.data.layout import DatasetError
+from umxmr.oracle import search_names
 from umxmr.settings import resolve_variant
 
 validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
@@ -41,6 +42,7 @@ wildcard_constraints:
     variant="|".join(map(re.escape, config["variants"])),
     target="|".join(TARGETS),
     track="|".join(map(re.escape, TEST_TRACKS)),
+    search=r"[0-9]+|grid|controls",
 
 
 def variant_settings(variant):
@@ -85,5 +87,17 @@ def get_museval_jsons(wildcards):
     )
 
 
+def get_oracle_searches():
+    return expand(
+        "results/oracle/search_{search}.csv", search=search_names(config["oracle"])
+    )
+
+
 def get_final_output():
-    return ["results/boxplot.pdf", "results/summary.csv"]
+    # the oracle search costs about a minute on the demo; on MUSDB18-HQ see bench/README.md
+    return [
+        "results/boxplot.pdf",
+        "results/summary.csv",
+        "results/oracle/best.json",
+        "results/oracle/sdr_vs_window.pdf",
+    ]
