@@ -84,11 +84,19 @@ def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
     return out
 
 
-@lru_cache(maxsize=4)
-def _envelope(window: int, hop: int, nb_frames: int) -> np.ndarray:
-    """Overlap-add of the squared window: what `istft` divides by."""
-    win2 = _hann(window) ** 2
-    return _overlap_add(np.broadcast_to(win2, (nb_frames, window)), hop)
+@lru_cache(maxsize=8)
+def _synthesis_window(window: int, hop: int) -> np.ndarray:
+    """Hann divided by the overlap-add of Hann² (H-periodic away from the padded ends).
+
+    Applying it per frame before the overlap-add is the least-squares inverse everywhere
+    `istft` crops to: the crop never reaches the last frame's unshared tail.
+    """
+    win = _hann(window).astype(np.float64)
+    env = np.zeros(hop)
+    for start in range(0, window, hop):
+        part = win[start : start + hop] ** 2
+        env[: part.size] += part
+    return (win / np.resize(env, window)).astype(np.float32)
 
 
 def istft(spec: np.ndarray, window: int, length: int, hop: int | None = None) -> np.ndarray:
@@ -98,9 +106,8 @@ def istft(spec: np.ndarray, window: int, length: int, hop: int | None = None) ->
     if spec.shape[-2] != nb_frames:
         raise ValueError(f"istft: {spec.shape[-2]} frames, but a {length}-sample signal has {nb_frames}")
     frames = scipy.fft.irfft(spec, n=window, axis=-1, workers=1).astype(np.float32, copy=False)
-    out = _overlap_add(frames * _hann(window), hop)
-    env = _envelope(window, hop, nb_frames)
-    return out[..., before : before + length] / env[before : before + length]
+    frames *= _synthesis_window(window, hop)
+    return _overlap_add(frames, hop)[..., before : before + length]
 
 
 # --- the oracle and its score ---------------------------------------------------------------
