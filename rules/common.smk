@@ -1,3 +1,4 @@
+import json
 import re
 import sys
 from pathlib import Path
@@ -9,7 +10,12 @@ from umxmr.config_check import validate_config
 from umxmr.data.demo import demo_track_names
 from umxmr.data.layout import DatasetError
 from umxmr.oracle import search_names
-from umxmr.settings import resolve_variant
+from umxmr.settings import (
+    models_variant,
+    oracle_stft,
+    resolve_variant,
+    variant_separation,
+)
 
 validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 
@@ -58,20 +64,38 @@ def get_dataset_root(wildcards):
     return config["dataset"]["root"]
 
 
+def get_oracle_best(wildcards):
+    """best.json for variants whose STFT comes from the oracle search: a change of the search retrains them."""
+    if variant_settings(wildcards.variant)["stft"].get("from_oracle") is None:
+        return []
+    return ["results/oracle/best.json"]
+
+
 def get_stats(wildcards):
+    """Statistics of the target's STFT; with stft.from_oracle known once best.json exists."""
     stft = variant_settings(wildcards.variant)["stft"]
+    if stft.get("from_oracle") is not None:
+        best_json = checkpoints.oracle_best.get().output[0]
+        with open(best_json) as handle:
+            stft = oracle_stft(stft, wildcards.target, json.load(handle))
     return f"data/stats/nfft{stft['n_fft']}_hop{stft['hop']}.npz"
 
 
 def get_target_models(wildcards):
+    """Trained models of the variant, or of the variant named by its models_from."""
+    variant = models_variant(config, wildcards.variant)
     return {
         "weights": expand(
-            "results/{variant}/{target}.pth", variant=wildcards.variant, target=TARGETS
+            "results/{variant}/{target}.pth", variant=variant, target=TARGETS
         ),
         "summaries": expand(
-            "results/{variant}/{target}.json", variant=wildcards.variant, target=TARGETS
+            "results/{variant}/{target}.json", variant=variant, target=TARGETS
         ),
     }
+
+
+def get_separation(wildcards):
+    return variant_separation(config, wildcards.variant)
 
 
 def get_references(wildcards):

@@ -3,6 +3,7 @@ rule train:
     input:
         manifest=MANIFEST,
         stats=get_stats,
+        oracle=get_oracle_best,
     output:
         pth="results/{variant}/{target}.pth",
         json="results/{variant}/{target}.json",

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import scipy.signal
 
+from umxmr.settings import oracle_stft
 from umxmr.oracle import (
     best_windows,
     evaluate_windows,
     global_sdr,
     istft,
-    oracle_stft,
     phase_mix_sdrs,
     random_windows,
     search_hop,

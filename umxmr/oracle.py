@@ -277,21 +277,6 @@ def write_best(path: Path, best: Mapping[str, Any]) -> None:
     write_text(Path(path), json.dumps(best, indent=2, sort_keys=True) + "\n")
 
 
-def oracle_stft(stft_settings: Mapping[str, Any], target: str, best: Mapping[str, Any]) -> dict[str, int]:
-    """The STFT a target trains with when its variant takes it from the search (`from_oracle`).
-
-    `from_oracle: per_target` takes the target's best window, `single` the best common one;
-    hop = window // `oracle_hop_divisor` (4 by default, Open-Unmix's ratio), not the search's hop.
-    """
-    choice = stft_settings["from_oracle"]
-    window = best["single"]["window"] if choice == "single" else best["per_target"][target]["window"]
-    return {"n_fft": int(window), "hop": int(window) // int(stft_settings.get("oracle_hop_divisor", 4))}
-
-
-def load_best(path: Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
-
-
 def cpu_jobs(threads: int) -> int:
     """Processes for the search: the job's threads, at most the CPUs this process may use."""
     return max(1, min(threads, len(os.sched_getaffinity(0))))
