@@ -136,9 +136,9 @@ def phase_mix_sdrs(sources: np.ndarray, window: int) -> np.ndarray:
         spec = stft(source, window)
         mags.append(np.abs(spec))
         mix = spec if mix is None else mix + spec
-    phase = mix / np.maximum(np.abs(mix), np.finfo(np.float32).tiny)
-    del mix
-    return np.array([global_sdr(src, istft(mag * phase, window, length)) for src, mag in zip(sources, mags)])
+    # mixture phase as mix / |mix|, by a real reciprocal: a complex division costs ~10× more
+    inv = np.reciprocal(np.maximum(np.abs(mix), np.finfo(np.float32).tiny))
+    return np.array([global_sdr(src, istft(mix * (mag * inv), window, length)) for src, mag in zip(sources, mags)])
 
 
 # --- the search -----------------------------------------------------------------------------
