@@ -1,8 +1,9 @@
 """Cost of the phase-mix oracle search per (track-second × window), and the grid on MUSDB18-HQ valid.
 
-Runs the pipeline's search (umxmr.oracle.evaluate_windows, `--jobs` processes) and, in the
-same run on the same tracks and windows, the notes' way (scipy.signal stft/istft per source,
-float64 SDR, one process, as their script ran). Synthetic stereo WAV tracks stand in for
+Runs, on the same tracks and windows: the pipeline's search as the workflow runs it
+(umxmr.oracle.evaluate_windows over all windows, `--jobs` processes); then, interleaved window
+by window so that both see the same share of a shared machine, the search in one process and
+the notes' way (scipy.signal stft/istft per source, float64 SDR, one process, as their script ran). Synthetic stereo WAV tracks stand in for
 MUSDB18-HQ (the cost depends on length, not content). Extrapolates to the 254-window grid
 on the 14 valid tracks (~3,300 s of audio).
 
@@ -78,18 +79,25 @@ def main() -> None:
         start = time.perf_counter()
         evaluate_windows(tracks, windows, TARGETS, jobs=args.jobs, progress=False)
         ours = (time.perf_counter() - start) / (audio_seconds * len(windows))
-        start = time.perf_counter()
+        spent = {"ours1": 0.0, "notes": 0.0}
         for window in windows:
-            notes_way(tracks, window)
-        notes = (time.perf_counter() - start) / (audio_seconds * len(windows))
+            for name, run in (
+                ("ours1", lambda: evaluate_windows(tracks, [window], TARGETS, jobs=1, progress=False)),
+                ("notes", lambda: notes_way(tracks, window)),
+            ):
+                start = time.perf_counter()
+                run()
+                spent[name] += time.perf_counter() - start
+        ours1, notes = (spent[k] / (audio_seconds * len(windows)) for k in ("ours1", "notes"))
     grid_ours = ours * VALID_SECONDS * len(GRID)
     grid_notes = notes * VALID_SECONDS * len(GRID)
     print(f"machine: {os.cpu_count()} CPUs visible, {len(os.sched_getaffinity(0))} usable, load {os.getloadavg()[0]:.1f}")
     print(f"{args.tracks} tracks × {args.seconds:.0f} s, windows {sorted(windows)}")
     print(f"ours ({args.jobs} processes): {ours * 1e3:.3f} ms per track-second × window")
+    print(f"ours (1 process):            {ours1 * 1e3:.3f} ms per track-second × window")
     print(f"notes' way (1 process):      {notes * 1e3:.3f} ms per track-second × window")
     print(f"grid ({len(GRID)} windows) on {VALID_SECONDS:.0f} s: ours {grid_ours / 60:.1f} min, notes' way measured {grid_notes / 3600:.2f} h")
-    print(f"ratio notes' way measured / ours: {grid_notes / grid_ours:.2f}")
+    print(f"ratio notes' way measured / ours: {grid_notes / grid_ours:.2f} ({args.jobs} processes), {notes / ours1:.2f} (1 process each)")
     print(f"ratio reference notes' way ({NOTES_SECONDS_PER_WINDOW:.0f} s/window, {NOTES_SECONDS_PER_WINDOW * len(GRID) / 3600:.1f} h) / ours: "
           f"{NOTES_SECONDS_PER_WINDOW * len(GRID) / grid_ours:.2f}")
     print(f"ratio ours / FFT floor (40 min): {grid_ours / FFT_FLOOR_GRID_S:.2f}")

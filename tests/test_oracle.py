@@ -134,3 +134,15 @@ def test_best_windows_and_the_stft_a_variant_takes_from_them():
     single = oracle_stft({"from_oracle": "single", "oracle_hop_divisor": 2, "n_fft": 4096, "hop": 1024}, "bass", best)
     assert (single["n_fft"], single["hop"]) == (2048, 1024)
     assert oracle_stft({"n_fft": 4096, "hop": 1024}, "bass", best) == {"n_fft": 4096, "hop": 1024}
+
+
+@pytest.mark.parametrize("window", [1536, 6912])
+def test_phase_mix_sdrs_equal_the_notes_scipy_way(window):
+    sources = np.random.default_rng(5).standard_normal((3, 2, 20000)).astype(np.float32)
+    coefs = [scipy.signal.stft(s, nperseg=window, noverlap=window // 4)[-1] for s in sources]
+    phase = np.exp(1j * np.angle(1e-10 + sum(coefs)))
+    expected = []
+    for source, coef in zip(sources, coefs):
+        estimate = scipy.signal.istft(np.abs(coef) * phase, nperseg=window, noverlap=window // 4)[1][..., : source.shape[-1]]
+        expected.append(global_sdr(source.astype(np.float64), estimate))
+    np.testing.assert_allclose(phase_mix_sdrs(sources, window), expected, atol=1e-3)
