@@ -9,7 +9,6 @@ sys.path.insert(0, workflow.basedir)
 from umxmr.config_check import validate_config
 from umxmr.data.demo import demo_track_names
 from umxmr.data.layout import DatasetError
-from umxmr.oracle import search_names
 from umxmr.settings import (
     models_variant,
     oracle_stft,
@@ -112,9 +111,10 @@ def get_museval_jsons(wildcards):
 
 
 def get_oracle_searches():
-    return expand(
-        "results/oracle/search_{search}.csv", search=search_names(config["oracle"])
-    )
+    """The searches best.json is chosen from: one per seed, or the whole grid when exhaustive."""
+    oracle = config["oracle"]
+    names = ["grid"] if oracle["mode"] == "exhaustive" else oracle["seeds"]
+    return expand("results/oracle/search_{search}.csv", search=names)
 
 
 def get_final_output():

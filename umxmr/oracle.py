@@ -164,11 +164,6 @@ def search_windows(oracle: Mapping[str, Any], search: str) -> list[int]:
     return random_windows(window_grid(oracle["grid"]), oracle["draws"], int(search))
 
 
-def search_names(oracle: Mapping[str, Any]) -> list[str]:
-    """The searches that `best.json` is chosen from: the seeds, or the grid when exhaustive."""
-    return ["grid"] if oracle["mode"] == "exhaustive" else [str(s) for s in oracle["seeds"]]
-
-
 _TRACK: dict[str, np.ndarray] = {}
 
 
