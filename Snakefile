@@ -10,7 +10,9 @@
 # ├── {variant}/museval/{track}.json            BSSEval v4 per track (museval's format)
 # ├── scores.csv                                per variant, target, track, metric: median over frames
 # ├── summary.csv                               median over tracks
-# └── boxplot.pdf                               SDR per target, one box per variant
+# ├── boxplot.pdf                               SDR per target, one box per variant
+# └── oracle/search_{seed|grid|controls}.csv    phase-mix oracle SDR per STFT window (valid tracks)
+#     oracle/best.json, sdr_vs_window.pdf       chosen windows and controls; SDR against window
 # resume/{variant}/{target}.chkpnt              training state, outside Snakemake's outputs
 
 
