@@ -15,7 +15,9 @@
 # ├── summary.csv, summary.md                   median over tracks; tables with published rows
 # ├── comparison.csv                            each variant vs the baseline: median ΔSDR, Wilcoxon p
 # ├── boxplot.pdf, boxplot_{metric}.pdf         per target, one box per variant (+ oracle)
-# └── report/                                   SVGs and HTML pages of `snakemake --report`
+# ├── report/                                   SVGs and HTML pages of `snakemake --report`
+# └── oracle/search_{seed|grid|controls}.csv    phase-mix oracle SDR per STFT window (valid tracks)
+#     oracle/best.json, sdr_vs_window.pdf       chosen windows and controls; SDR against window
 # resume/{variant}/{target}.chkpnt              training state, outside Snakemake's outputs
 #
 # snakemake --report results/report.html        plots, tables, training curves and the config
@@ -38,6 +40,7 @@ include: "rules/train.smk"
 include: "rules/separate.smk"
 include: "rules/evaluate.smk"
 include: "rules/plots.smk"
+include: "rules/oracle.smk"
 
 
 rule all:

@@ -1,3 +1,4 @@
+import json
 import re
 import sys
 from pathlib import Path
@@ -8,7 +9,12 @@ sys.path.insert(0, workflow.basedir)
 from umxmr.config_check import validate_config
 from umxmr.data.demo import demo_track_names
 from umxmr.data.layout import DatasetError
-from umxmr.settings import resolve_variant
+from umxmr.settings import (
+    models_variant,
+    oracle_stft,
+    resolve_variant,
+    variant_separation,
+)
 
 validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 
@@ -49,6 +55,7 @@ wildcard_constraints:
     target="|".join(TARGETS),
     track="|".join(map(re.escape, TEST_TRACKS)),
     dataset="|".join(map(re.escape, [KIND, "periphery"])),
+    search=r"[0-9]+|grid|controls",
 
 
 def variant_settings(variant):
@@ -81,18 +88,32 @@ def get_extra_manifests(wildcards):
     return [f"data/{name}.manifest.json" for name in extra]
 
 
+def get_oracle_best(wildcards):
+    """best.json for variants whose STFT comes from the oracle search: a change of the search retrains them."""
+    if variant_settings(wildcards.variant)["stft"].get("from_oracle") is None:
+        return []
+    return ["results/oracle/best.json"]
+
+
 def get_stats(wildcards):
+    """Statistics of the target's STFT; with stft.from_oracle known once best.json exists."""
     stft = variant_settings(wildcards.variant)["stft"]
+    if stft.get("from_oracle") is not None:
+        best_json = checkpoints.oracle_best.get().output[0]
+        with open(best_json) as handle:
+            stft = oracle_stft(stft, wildcards.target, json.load(handle))
     return f"data/stats/nfft{stft['n_fft']}_hop{stft['hop']}.npz"
 
 
 def get_target_models(wildcards):
+    """Trained models of the variant, or of the variant named by its models_from."""
+    variant = models_variant(config, wildcards.variant)
     return {
         "weights": expand(
-            "results/{variant}/{target}.pth", variant=wildcards.variant, target=TARGETS
+            "results/{variant}/{target}.pth", variant=variant, target=TARGETS
         ),
         "summaries": expand(
-            "results/{variant}/{target}.json", variant=wildcards.variant, target=TARGETS
+            "results/{variant}/{target}.json", variant=variant, target=TARGETS
         ),
     }
 
@@ -100,6 +121,10 @@ def get_target_models(wildcards):
 def trained_variants_pattern():
     """Wildcard constraint of the rules that need trained models (not the oracle)."""
     return "|".join(map(re.escape, config["variants"]))
+
+
+def get_separation(wildcards):
+    return variant_separation(config, wildcards.variant)
 
 
 def get_museval_jsons(wildcards):
@@ -116,9 +141,9 @@ def get_score_labels():
 
 
 def get_training_summaries(wildcards):
-    return expand(
-        "results/{variant}/{target}.json", variant=EVAL_VARIANTS, target=TARGETS
-    )
+    """Summaries of the models behind the evaluated variants (each trained variant once)."""
+    trained = dict.fromkeys(models_variant(config, v) for v in EVAL_VARIANTS)
+    return expand("results/{variant}/{target}.json", variant=trained, target=TARGETS)
 
 
 def get_final_output():
@@ -136,5 +161,14 @@ def get_final_output():
         "results/comparison.csv",
         "results/report/training_curves.svg",
         "results/report/config.html",
+        "results/oracle/best.json",
+        "results/oracle/sdr_vs_window.pdf",
         *extra,
     ]
+
+
+def get_oracle_searches():
+    """The searches best.json is chosen from: one per seed, or the whole grid when exhaustive."""
+    oracle = config["oracle"]
+    names = ["grid"] if oracle["mode"] == "exhaustive" else oracle["seeds"]
+    return expand("results/oracle/search_{search}.csv", search=names)

@@ -1,7 +1,7 @@
 # The separator's STFT and Wiener settings, as open-unmix's separator.json.
 rule separator_config:
     input:
-        summaries=expand("results/{{variant}}/{target}.json", target=TARGETS),
+        unpack(get_target_models),
     output:
         "results/{variant}/separator.json",
     log:
@@ -9,7 +9,7 @@ rule separator_config:
     conda:
         "../envs/torch.yaml"
     params:
-        separation=config["separation"],
+        separation=get_separation,
         targets=TARGETS,
     script:
         "../workflow_scripts/separator_config.py"

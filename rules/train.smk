@@ -4,6 +4,7 @@ rule train:
         manifest=MANIFEST,
         stats=get_stats,
         extra=get_extra_manifests,
+        oracle=get_oracle_best,
     output:
         pth="results/{variant}/{target}.pth",
         json="results/{variant}/{target}.json",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from umxmr.atomic import atomic_path
 
-__all__ = ["sdr_boxplot", "training_curves", "target_order", "TARGET_ORDER"]
+__all__ = ["sdr_boxplot", "training_curves", "oracle_sdr_plot", "target_order", "TARGET_ORDER"]
 
 TARGET_ORDER = ("vocals", "drums", "bass", "other")
 
@@ -184,3 +184,39 @@ def training_curves(histories: dict[str, dict[str, dict]], out: Path) -> None:
                 entries.setdefault(label, handle)
         fig.legend(entries.values(), entries.keys(), loc="outside right upper", frameon=False, fontsize="small")
         _save(fig, out)
+
+
+def oracle_sdr_plot(searches: dict[str, pd.DataFrame], best: dict, out_pdf: Path) -> None:
+    """Phase-mix oracle SDR against STFT window, one panel per target and one for the total.
+
+    Points: every evaluated window of every search (colour = search). Marked: the chosen
+    per-target window (star), the single best window (dashed) and the controls (dotted).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    targets = target_order(best["per_target"])
+    panels = targets + ["total"]
+    with _plot_style():
+        fig = Figure(figsize=(3.2 * len(panels), 3.4), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(1, len(panels), sharex=True)
+        for ax, panel in zip(np.atleast_1d(axes), panels):
+            for name, table in searches.items():
+                ax.plot(table["window"], table[panel], marker="o", markersize=2.5, linestyle="none", label=f"search {name}")
+            ax.axvline(best["single"]["window"], color="black", linestyle="--", linewidth=0.9, label=f"single best {best['single']['window']}")
+            for kind, style in (("single", "tab:gray"), ("per_target", "tab:red")):
+                window = best["controls"][kind]["window"]
+                ax.axvline(window, color=style, linestyle=":", linewidth=1.2, label=f"control {kind} {window}")
+            if panel in best["per_target"]:
+                chosen = best["per_target"][panel]
+                ax.plot(chosen["window"], chosen["sdr"], marker="*", markersize=11, color="gold", markeredgecolor="black",
+                        linestyle="none", label="chosen per target")
+                ax.set_title(f"{panel}: best {chosen['window']}")
+            else:
+                ax.set_title(f"total: best {best['single']['window']}")
+            ax.set_xlabel("STFT window [samples], overlap window//4")
+        np.atleast_1d(axes)[0].set_ylabel("phase-mix oracle global SDR [dB]")
+        handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), frameon=False, fontsize="small")
+        _save(fig, out_pdf)

@@ -22,6 +22,7 @@ from umxmr.audio import read_audio, write_audio
 from umxmr.data.layout import load_manifest
 from umxmr.device import pick_device
 from umxmr.models import build_model
+from umxmr.settings import PUBLISHED_DEFAULTS
 from umxmr.transforms import ISTFT, STFT, magnitude
 
 
@@ -101,9 +102,83 @@ def separate(
     return {name: estimates[i].T for i, name in enumerate(names)}
 
 
-def separator_config(settings: Mapping[str, Any], separation: Mapping[str, Any], targets: Sequence[str], rate: float) -> dict[str, Any]:
-    """The contents of `separator.json`: what open-unmix's loader needs, plus the filter settings."""
-    return {
+def _own_stft_estimates(
+    audio: torch.Tensor, models: Mapping[str, tuple[torch.nn.Module, int, int]], length: int, win_len: int | None
+) -> dict[str, np.ndarray]:
+    """(a) each target masked in its own STFT: its magnitude with that STFT's mixture phase, inverted alone."""
+    estimates = {}
+    for target, (model, n_fft, hop) in models.items():
+        stft = STFT(n_fft, hop, center=True).to(audio.device)
+        with torch.no_grad():
+            mix_stft = stft(audio)
+            v = model(magnitude(mix_stft))[0].permute(2, 1, 0).cpu().numpy()[..., None]
+        x = mix_stft[0].permute(2, 1, 0).cpu().numpy()
+        # one source, no EM, no soft mask: norbert's initial estimate = magnitude × mixture phase
+        y = wiener_in_windows(v, x, 0, False, False, win_len)[..., 0]
+        spec = torch.from_numpy(y.transpose(2, 1, 0).astype(np.complex64)).to(audio.device)
+        estimates[target] = ISTFT(n_fft, hop, center=True).to(audio.device)(spec, length=length).cpu().numpy().T
+    return estimates
+
+
+def separate_per_target_stft(
+    mixture: np.ndarray,
+    models: Mapping[str, tuple[torch.nn.Module, int, int]],
+    mode: str,
+    common_stft: tuple[int, int],
+    niter: int = 1,
+    softmask: bool = False,
+    residual: bool = False,
+    wiener_win_len: int | None = 300,
+    device: torch.device = torch.device("cpu"),
+) -> dict[str, np.ndarray]:
+    """Separate with models `{target: (model, n_fft, hop)}` whose STFTs differ.
+
+    norbert's Wiener/EM needs one STFT for all sources. `mode` own: (a) every target in its
+    own STFT, no joint filter. `mode` common: (b) the estimates of (a) resynthesised and
+    re-analysed in `common_stft` (n_fft, hop); their magnitudes then go through the joint
+    Wiener/EM with the mixture's STFT there, as in `separate`.
+    """
+    audio = torch.from_numpy(np.ascontiguousarray(mixture.T, dtype=np.float32))[None].to(device)
+    own = _own_stft_estimates(audio, models, mixture.shape[0], wiener_win_len)
+    if mode == "own":
+        return own
+    if mode != "common":
+        raise ValueError(f"separation.per_target_stft: {mode!r} is neither 'own' nor 'common'")
+    n_fft, hop = common_stft
+    stft = STFT(n_fft, hop, center=True).to(device)
+    with torch.no_grad():
+        x = stft(audio)[0].permute(2, 1, 0).cpu().numpy()
+        est = torch.from_numpy(np.stack([own[t].T for t in models]).astype(np.float32)).to(device)
+        v = magnitude(stft(est)).permute(3, 2, 1, 0).cpu().numpy()  # (frames, bins, channels, targets)
+    y = wiener_in_windows(v, x, niter, softmask, residual, wiener_win_len)
+    spec = torch.from_numpy(y.transpose(3, 2, 1, 0).astype(np.complex64)).to(device)
+    estimates = ISTFT(n_fft, hop, center=True).to(device)(spec, length=mixture.shape[0]).cpu().numpy()
+    names: Sequence[str] = list(models) + (["residual"] if residual else [])
+    return {name: estimates[i].T for i, name in enumerate(names)}
+
+
+def separator_config(
+    settings: Mapping[str, Any],
+    separation: Mapping[str, Any],
+    targets: Sequence[str],
+    rate: float,
+    target_settings: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """The contents of `separator.json`: what open-unmix's loader needs, plus the filter settings.
+
+    When the targets' models (`target_settings`, in target order) use different STFTs, it also
+    records them and how they are combined (`per_target_stft`: own or common, `common_stft`).
+    """
+    extra: dict[str, Any] = {}
+    stfts = [(s["stft"]["n_fft"], s["stft"]["hop"]) for s in target_settings]
+    if len(set(stfts)) > 1:
+        common = separation.get("common_stft", PUBLISHED_DEFAULTS["stft"])
+        extra = {
+            "target_stft": {t: {"nfft": n, "nhop": h} for t, (n, h) in zip(targets, stfts)},
+            "per_target_stft": separation.get("per_target_stft", "own"),
+            "common_stft": {"nfft": common["n_fft"], "nhop": common["hop"]},
+        }
+    return extra | {
         "nfft": settings["stft"]["n_fft"],
         "nhop": settings["stft"]["hop"],
         "sample_rate": rate,
@@ -134,16 +209,30 @@ def separate_track_files(
         target: load_target_model(summary, weight, conf["sample_rate"], device)
         for target, summary, weight in zip(conf["targets"], summaries, weights)
     }
-    estimates = separate(
-        mixture,
-        models,
-        n_fft=conf["nfft"],
-        hop=conf["nhop"],
-        niter=conf["niter"],
-        softmask=conf["softmask"],
-        residual=conf["residual"],
-        wiener_win_len=conf["wiener_win_len"],
-        device=device,
-    )
+    if "target_stft" in conf:
+        stfts = conf["target_stft"]
+        estimates = separate_per_target_stft(
+            mixture,
+            {t: (m, stfts[t]["nfft"], stfts[t]["nhop"]) for t, m in models.items()},
+            mode=conf["per_target_stft"],
+            common_stft=(conf["common_stft"]["nfft"], conf["common_stft"]["nhop"]),
+            niter=conf["niter"],
+            softmask=conf["softmask"],
+            residual=conf["residual"],
+            wiener_win_len=conf["wiener_win_len"],
+            device=device,
+        )
+    else:
+        estimates = separate(
+            mixture,
+            models,
+            n_fft=conf["nfft"],
+            hop=conf["nhop"],
+            niter=conf["niter"],
+            softmask=conf["softmask"],
+            residual=conf["residual"],
+            wiener_win_len=conf["wiener_win_len"],
+            device=device,
+        )
     for target, path in zip(conf["targets"], outputs):
         write_audio(path, estimates[target], int(conf["sample_rate"]))

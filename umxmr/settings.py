@@ -102,3 +102,48 @@ def settings_hash(settings: Mapping[str, Any]) -> str:
     """Short stable hash of resolved settings: equal hashes mean equal training recipes."""
     blob = json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def models_variant(config: Mapping[str, Any], name: str) -> str:
+    """The variant whose trained models `name` separates with: its `models_from`, else itself.
+
+    A separation-only variant (e.g. umx-mr-5a/5b) reuses another variant's models and
+    changes only how they are combined, so it never retrains.
+    """
+    source = config["variants"][name].get("models_from", name)
+    if source not in config["variants"]:
+        raise KeyError(f"variants.{name}.models_from: unknown variant {source!r}; known variants: {', '.join(sorted(config['variants']))}")
+    return source
+
+
+def variant_separation(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """`separation` of config.yaml overlaid by the variant's own `separation` row (bases first)."""
+    merged = dict(config["separation"])
+    for base in config["variants"][name].get("base", []):
+        merged = deep_merge(merged, variant_separation(config, base))
+    return deep_merge(merged, config["variants"][name].get("separation", {}))
+
+
+def oracle_stft(stft: Mapping[str, Any], target: str, best: Mapping[str, Any]) -> dict[str, Any]:
+    """The STFT settings of `target` when its variant takes the window from the oracle search.
+
+    `from_oracle: per_target` takes the target's best window of results/oracle/best.json,
+    `single` the best common one; hop = window // `oracle_hop_divisor` (4, Open-Unmix's
+    ratio, not the search's overlap). Without `from_oracle` the settings are returned as they are.
+    """
+    choice = stft.get("from_oracle")
+    if choice is None:
+        return dict(stft)
+    window = int(best["single"]["window"] if choice == "single" else best["per_target"][target]["window"])
+    return {**stft, "n_fft": window, "hop": window // int(stft.get("oracle_hop_divisor", 4))}
+
+
+def target_settings(settings: Mapping[str, Any], target: str, best_json: str | None) -> dict[str, Any]:
+    """`settings` with the STFT resolved for `target` (reads best.json when the variant needs it)."""
+    if settings["stft"].get("from_oracle") is None:
+        return dict(settings)
+    if not best_json:
+        raise ValueError("stft.from_oracle needs results/oracle/best.json as an input of the training job")
+    with open(best_json, encoding="utf-8") as handle:
+        best = json.load(handle)
+    return {**settings, "stft": oracle_stft(settings["stft"], target, best)}

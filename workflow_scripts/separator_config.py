@@ -9,6 +9,6 @@ from umxmr.atomic import write_text
 from umxmr.audio import RATE
 from umxmr.separate import separator_config
 
-settings = json.loads(Path(snakemake.input.summaries[0]).read_text())["args"]
-config = separator_config(settings, snakemake.params.separation, snakemake.params.targets, RATE)
+target_settings = [json.loads(Path(p).read_text())["args"] for p in snakemake.input.summaries]
+config = separator_config(target_settings[0], snakemake.params.separation, snakemake.params.targets, RATE, target_settings)
 write_text(Path(snakemake.output[0]), json.dumps(config, indent=4, sort_keys=True))

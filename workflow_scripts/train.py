@@ -9,14 +9,17 @@ import torch
 from umxmr.data.layout import training_tracks
 from umxmr.logs import setup_logging
 from umxmr.provenance import provenance
+from umxmr.settings import target_settings
 from umxmr.stats import load_statistics
 from umxmr.train import train_target
 
 setup_logging()
 torch.set_num_threads(snakemake.threads)
+target = snakemake.wildcards.target
 train_target(
-    snakemake.params.settings,
-    snakemake.wildcards.target,
+    # the STFT of a variant with stft.from_oracle is read from best.json here, at job time
+    target_settings(snakemake.params.settings, target, next(iter(snakemake.input.oracle), None)),
+    target,
     training_tracks(Path(snakemake.input.manifest), [Path(p) for p in snakemake.input.extra]),
     load_statistics(Path(snakemake.input.stats)),
     checkpoint=Path(snakemake.params.checkpoint),

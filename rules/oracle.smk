@@ -1,0 +1,55 @@
+# Phase-mix oracle SDR on the validation tracks for one set of STFT windows: a seed's
+# random draws, the whole grid (exhaustive mode) or the control windows.
+rule oracle_search:
+    input:
+        manifest=MANIFEST,
+    output:
+        "results/oracle/search_{search}.csv",
+    log:
+        "logs/oracle/search_{search}.log",
+    benchmark:
+        "benchmarks/oracle/search_{search}.tsv"
+    conda:
+        "../envs/oracle.yaml"
+    threads: 2  # one process per window, BLAS threads capped at 1
+    resources:
+        mem_mb=4000,
+    params:
+        oracle=config["oracle"],
+        targets=TARGETS,
+    script:
+        "../workflow_scripts/oracle_search.py"
+
+
+# Single best window, best window per target and the controls. A checkpoint: variants
+# that take their STFT from it (stft.from_oracle) know their statistics file only after it.
+checkpoint oracle_best:
+    input:
+        searches=get_oracle_searches(),
+        controls="results/oracle/search_controls.csv",
+    output:
+        "results/oracle/best.json",
+    log:
+        "logs/oracle/best.log",
+    conda:
+        "../envs/oracle.yaml"
+    params:
+        oracle=config["oracle"],
+        targets=TARGETS,
+    script:
+        "../workflow_scripts/oracle_best.py"
+
+
+# SDR against window length per target, chosen and control windows marked.
+rule oracle_plot:
+    input:
+        searches=get_oracle_searches(),
+        best="results/oracle/best.json",
+    output:
+        "results/oracle/sdr_vs_window.pdf",
+    log:
+        "logs/oracle/sdr_vs_window.log",
+    conda:
+        "../envs/plots.yaml"
+    script:
+        "../workflow_scripts/oracle_plot.py"

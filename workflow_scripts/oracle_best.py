@@ -1,0 +1,13 @@
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from pathlib import Path
+
+import pandas as pd
+
+from umxmr.oracle import best_windows, write_best
+
+searches = {Path(p).stem.removeprefix("search_"): pd.read_csv(p) for p in snakemake.input.searches}
+best = best_windows(searches, pd.read_csv(snakemake.input.controls), snakemake.params.targets, snakemake.params.oracle["controls"])
+write_best(Path(snakemake.output[0]), best)
