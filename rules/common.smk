@@ -86,4 +86,7 @@ def get_museval_jsons(wildcards):
 
 
 def get_final_output():
-    return ["results/boxplot.pdf", "results/summary.csv"]
+    return ["results/boxplot.pdf", "results/summary.csv"] + expand(
+        "results/{variant}/training_curves.pdf",
+        variant=config["evaluation"]["variants"],
+    )

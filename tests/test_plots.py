@@ -92,3 +92,23 @@ def test_missing_metric_raises_and_writes_nothing(tmp_path):
 def test_other_metric(tmp_path):
     fig = _draw_boxplot(make_scores(), "SIR")
     assert fig.axes[0].get_ylabel() == "SIR [dB]"
+
+
+def test_training_curves_one_panel_per_target(tmp_path):
+    from umxmr.plots import _draw_training_curves, training_curves
+
+    summaries = {
+        target: {"train_loss_history": [3.0, 2.0, 1.5], "valid_loss_history": [3.5, 2.5, 2.6], "best_epoch": 2}
+        for target in TARGETS
+    }
+    fig = _draw_training_curves(summaries, title="umx-mr-0")
+    axes = fig.get_axes()
+    assert [ax.get_title() for ax in axes] == ["vocals", "drums", "bass", "other"]
+    labels = [line.get_label() for line in axes[0].get_lines()]
+    assert labels == ["train", "valid", "best (epoch 2)"]
+    assert list(axes[0].get_lines()[1].get_ydata()) == [3.5, 2.5, 2.6]
+    out = tmp_path / "curves.pdf"
+    training_curves(summaries, out)
+    assert out.read_bytes().startswith(b"%PDF") and pdf_pages(out) == 1
+    with pytest.raises(ValueError, match="no training summaries"):
+        training_curves({}, tmp_path / "none.pdf")

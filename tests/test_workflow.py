@@ -65,7 +65,7 @@ def test_one_model_builds_only_what_it_needs(tmp_path):
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     workdir = workdir_with_config(tmp_path_factory.mktemp("run"))
-    result = snakemake(workdir, "results/boxplot.pdf")
+    result = snakemake(workdir)  # the default target: everything a study delivers
     assert result.returncode == 0, result.stderr[-5000:]
     return workdir
 
@@ -80,6 +80,10 @@ def test_models_and_summaries(finished_run):
         assert summary["best_loss"] == min(summary["valid_loss_history"])
         assert summary["args"]["target"] == target and summary["args"]["model"]["hidden_size"] == 8
         assert (finished_run / f"results/umx-mr-0/{target}.pth").stat().st_size > 0
+    curves = (finished_run / "results/umx-mr-0/training_curves.pdf").read_bytes()
+    assert curves.startswith(b"%PDF")
+    log = (finished_run / "logs/train/umx-mr-0/vocals.log").read_text()
+    assert re.search(r"epoch 2/2  train [0-9.]+  valid [0-9.]+", log), log
     separator = json.loads((finished_run / "results/umx-mr-0/separator.json").read_text())
     assert separator["nfft"] == 4096 and separator["niter"] == 1 and separator["targets"] == TARGETS
 

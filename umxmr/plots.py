@@ -16,7 +16,7 @@ import pandas as pd
 
 from umxmr.atomic import atomic_path
 
-__all__ = ["sdr_boxplot", "TARGET_ORDER"]
+__all__ = ["sdr_boxplot", "training_curves", "TARGET_ORDER"]
 
 TARGET_ORDER = ("vocals", "drums", "bass", "other")
 
@@ -116,6 +116,58 @@ def _draw_boxplot(scores: pd.DataFrame, metric: str = "SDR"):
     return fig
 
 
+def _save_pdf(fig, out_pdf: Path) -> None:
+    """One-page PDF, written atomically, without a creation date (reproducible bytes)."""
+    with atomic_path(Path(out_pdf)) as tmp:
+        fig.savefig(
+            tmp,
+            format="pdf",
+            bbox_inches="tight",
+            pad_inches=0.15,
+            metadata={"CreationDate": None, "Creator": "umxmr"},
+        )
+
+
+def _draw_training_curves(summaries: dict[str, dict], title: str = ""):
+    """Build the figure (returned, not saved) for :func:`training_curves`."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if not summaries:
+        raise ValueError("no training summaries to plot")
+    targets = _target_order(summaries)
+    fig = Figure(figsize=(3.2 * len(targets), 3.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(targets), squeeze=False)[0]
+    for ax, target in zip(axes, targets):
+        summary = summaries[target]
+        for key, label in (("train_loss_history", "train"), ("valid_loss_history", "valid")):
+            losses = summary[key]
+            ax.plot(range(1, len(losses) + 1), losses, label=label, marker="." if len(losses) < 30 else None)
+        best = summary.get("best_epoch")
+        if best:
+            ax.axvline(best, color="grey", linestyle=":", linewidth=1.0, label=f"best (epoch {best})")
+        ax.set_title(target)
+        ax.set_xlabel("epoch")
+        if all(v > 0 for v in summary["train_loss_history"] + summary["valid_loss_history"]):
+            ax.set_yscale("log")
+        ax.legend(frameon=False, fontsize="small")
+    axes[0].set_ylabel("MSE of magnitudes")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def training_curves(summaries: dict[str, dict], out_pdf: Path, title: str = "") -> None:
+    """Train and validation loss per epoch, one panel per target, from the models' JSONs.
+
+    ``summaries`` maps a target to its ``<target>.json`` content (open-unmix's keys
+    ``train_loss_history``, ``valid_loss_history``, ``best_epoch``).
+    """
+    with _plot_style():
+        _save_pdf(_draw_training_curves(summaries, title), out_pdf)
+
+
 def sdr_boxplot(scores: pd.DataFrame, out_pdf: Path, metric: str = "SDR") -> None:
     """Box plot of per-track ``metric`` scores: x = target, hue = variant.
 
@@ -126,12 +178,5 @@ def sdr_boxplot(scores: pd.DataFrame, out_pdf: Path, metric: str = "SDR") -> Non
     in categorical order (or order of first appearance). Writes a one-page PDF
     atomically.
     """
-    with atomic_path(Path(out_pdf)) as tmp, _plot_style():
-        fig = _draw_boxplot(scores, metric)
-        fig.savefig(
-            tmp,
-            format="pdf",
-            bbox_inches="tight",
-            pad_inches=0.15,
-            metadata={"CreationDate": None, "Creator": "umxmr"},
-        )
+    with _plot_style():
+        _save_pdf(_draw_boxplot(scores, metric), out_pdf)
