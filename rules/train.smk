@@ -1,4 +1,4 @@
-# Train one target model of one variant; resumes from resume/ after a kill.
+# Train one target model of one variant; resumes from resume/ after a kill or a stop signal.
 rule train:
     input:
         manifest=MANIFEST,
@@ -13,6 +13,8 @@ rule train:
     conda:
         "../envs/torch.yaml"
     threads: 2  # torch intra-op threads; the data is read in the main process
+    # a job killed or stopped by SIGTERM/SIGUSR1 exits non-zero; run again, it resumes
+    retries: 2
     resources:
         gpu=1,
         mem_mb=8000,

@@ -47,6 +47,7 @@ PUBLISHED_DEFAULTS: dict[str, dict[str, Any]] = {
         "source_augmentations": ["gain", "channelswap"],
         "random_track_mix": True,
         "nb_workers": 0,
+        "flat_loss_epochs": 20,
         "device": "auto",
     },
 }
