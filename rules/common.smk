@@ -8,7 +8,7 @@ sys.path.insert(0, workflow.basedir)
 from umxmr.config_check import validate_config
 from umxmr.data.demo import demo_track_names
 from umxmr.data.layout import DatasetError
-from umxmr.settings import resolve_variant
+from umxmr.settings import resolve_variant, seed_settings, variant_seeds
 
 validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 
@@ -41,6 +41,7 @@ wildcard_constraints:
     variant="|".join(map(re.escape, config["variants"])),
     target="|".join(TARGETS),
     track="|".join(map(re.escape, TEST_TRACKS)),
+    seed=r"\d+",
 
 
 def variant_settings(variant):
@@ -54,6 +55,21 @@ def get_dataset_input(wildcards):
 
 def get_dataset_root(wildcards):
     return config["dataset"]["root"]
+
+
+def get_seed_settings(wildcards):
+    """Settings of one seed's training job."""
+    return seed_settings(variant_settings(wildcards.variant), int(wildcards.seed))
+
+
+def get_seed_models(wildcards):
+    """Every seed's model of a variant and target, in the order of train.seeds."""
+    seeds = variant_seeds(variant_settings(wildcards.variant))
+    kw = dict(variant=wildcards.variant, target=wildcards.target, seed=seeds)
+    return {
+        "weights": expand("results/{variant}/seeds/{seed}/{target}.pth", **kw),
+        "summaries": expand("results/{variant}/seeds/{seed}/{target}.json", **kw),
+    }
 
 
 def get_stats(wildcards):

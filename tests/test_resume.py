@@ -18,7 +18,7 @@ import yaml
 from workflow_helpers import ROOT, SNAKEMAKE, snakemake, workdir_with_config
 
 TARGET = "results/umx-mr-0/vocals.pth"
-CHECKPOINT = "resume/umx-mr-0/vocals.chkpnt"
+CHECKPOINT = "resume/umx-mr-0/seeds/42/vocals.chkpnt"
 EPOCHS = 5
 
 
@@ -113,7 +113,7 @@ def test_interrupted_training_is_retried_and_ends_equal(tmp_path, uninterrupted,
     signalled_at, output = run_and_signal_after_epoch(workdir, 2, signum)
     assert 2 <= signalled_at < EPOCHS, "the job was not interrupted mid-run"
     assert "Trying to restart job" in output or "attempt 2" in output, output[-3000:]
-    log = (workdir / "logs/train/umx-mr-0/vocals.log").read_text()
+    log = (workdir / "logs/train/umx-mr-0/seeds/42/vocals.log").read_text()
     resumed = re.search(rf"resuming vocals from {CHECKPOINT} after epoch (\d+)", log)
     assert resumed and int(resumed[1]) >= signalled_at, log
     # finished epochs are not trained again
