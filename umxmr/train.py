@@ -34,7 +34,7 @@ import torch
 from umxmr.atomic import atomic_path, write_text
 from umxmr.data.dataset import ExcerptDataset, FullTrackDataset
 from umxmr.data.layout import TrackInfo
-from umxmr.device import pick_device
+from umxmr.device import device_slot
 from umxmr.interrupt import Interrupted, StopRequest, stop_on_signals
 from umxmr.models import build_model
 from umxmr.settings import settings_hash
@@ -311,10 +311,14 @@ def train_target(
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) the model for `target`; writes the best weights and the summary JSON."""
+    with device_slot(settings["train"]["device"]) as device:
+        return _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_json, provenance)
+
+
+def _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_json, provenance) -> dict[str, Any]:
     cfg = settings["train"]
     recipe = settings_hash({**settings, "target": target})
     seed_everything(cfg["seed"])
-    device = pick_device(cfg["device"])
     stft_cfg = settings["stft"]
 
     run = new_run(settings, tracks["train"][0].rate, stats, device)
