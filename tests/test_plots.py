@@ -110,5 +110,8 @@ def test_training_curves_one_panel_per_target(tmp_path):
     out = tmp_path / "curves.pdf"
     training_curves(summaries, out)
     assert out.read_bytes().startswith(b"%PDF") and pdf_pages(out) == 1
+    summaries["bass"]["seed_best_losses"] = {"1": 2.5, "2": 2.7}
+    titles = [ax.get_title() for ax in _draw_training_curves(summaries).get_axes()]
+    assert titles[2] == "bass\nbest of 2 seeds: 2.5 .. 2.7"
     with pytest.raises(ValueError, match="no training summaries"):
         training_curves({}, tmp_path / "none.pdf")

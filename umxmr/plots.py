@@ -147,7 +147,11 @@ def _draw_training_curves(summaries: dict[str, dict], title: str = ""):
         best = summary.get("best_epoch")
         if best:
             ax.axvline(best, color="grey", linestyle=":", linewidth=1.0, label=f"best (epoch {best})")
-        ax.set_title(target)
+        seeds = summary.get("seed_best_losses", {})
+        spread = ""
+        if len(seeds) > 1:  # the spread across seeds, min .. max of their best validation loss
+            spread = f"\nbest of {len(seeds)} seeds: {min(seeds.values()):.4g} .. {max(seeds.values()):.4g}"
+        ax.set_title(f"{target}{spread}")
         ax.set_xlabel("epoch")
         if all(v > 0 for v in summary["train_loss_history"] + summary["valid_loss_history"]):
             ax.set_yscale("log")
