@@ -89,6 +89,10 @@ def test_models_and_summaries(finished_run):
         assert all(math.isfinite(v) for v in summary["train_loss_history"] + summary["valid_loss_history"])
         assert summary["best_loss"] == min(summary["valid_loss_history"])
         assert summary["selected_seed"] == 42 and summary["seed_best_losses"] == {"42": summary["best_loss"]}
+        provenance = summary["provenance"]
+        assert {"config_hash", "commit", "versions", "device", "seed"} <= set(provenance)
+        assert provenance["device"] == "cpu" and provenance["seed"] == 42
+        assert {"torch", "numpy", "museval", "norbert", "musdb"} <= set(provenance["versions"])
         assert summary["args"]["target"] == target and summary["args"]["model"]["hidden_size"] == 8
         assert (finished_run / f"results/umx-mr-0/{target}.pth").stat().st_size > 0
     curves = (finished_run / "results/umx-mr-0/training_curves.pdf").read_bytes()

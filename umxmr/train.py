@@ -316,6 +316,7 @@ def train_target(
 
 
 def _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_json, provenance) -> dict[str, Any]:
+    """`train_target` on the device (or GPU slot) the job holds."""
     cfg = settings["train"]
     recipe = settings_hash({**settings, "target": target})
     seed_everything(cfg["seed"])
@@ -365,6 +366,11 @@ def _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_
             if stop and epoch < cfg["epochs"] and not stopped:
                 raise Interrupted(f"{target}: stopped by signal {stop.signal} after epoch {epoch}; run the job again to resume")
 
+    return _write_outputs(run, settings, target, device, recipe, provenance, out_pth, out_json)
+
+
+def _write_outputs(run: Run, settings, target, device, recipe, provenance, out_pth: Path, out_json: Path) -> dict[str, Any]:
+    """The best weights and open-unmix's `<target>.json` summary, plus provenance."""
     history = run.history
     summary = {
         "epochs_trained": len(history.train_loss),
@@ -376,7 +382,7 @@ def _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_
         "train_time_history": history.train_time,
         "num_bad_epochs": run.stopper.num_bad_epochs,
         "commit": (provenance or {}).get("commit"),
-        "provenance": {**(provenance or {}), "device": str(device), "recipe": recipe, "seed": cfg["seed"]},
+        "provenance": {**(provenance or {}), "device": str(device), "recipe": recipe, "seed": settings["train"]["seed"]},
     }
     with atomic_path(out_pth) as tmp:
         torch.save(run.best_state, tmp)
