@@ -6,7 +6,9 @@
 # data/{dataset}.manifest.json                  checked track list per split (dataset.kind, or periphery)
 # data/stats/nfft{n_fft}_hop{hop}.npz           input mean/scale per STFT
 # results/
-# ├── {variant}/{target}.pth, {target}.json     trained model and its open-unmix summary
+# ├── {variant}/seeds/{seed}/{target}.pth/.json one training job per seed (train.seeds)
+# ├── {variant}/{target}.pth, {target}.json     the best seed's model and its open-unmix summary
+# ├── {variant}/training_curves.pdf             train/valid loss per epoch and target
 # ├── {variant}/separator.json                  STFT and Wiener settings of the separator
 # ├── {variant}/estimates/{track}/{target}.wav  separated test tracks
 # ├── {variant}/museval/{track}.json            BSSEval v4 per track (museval's format)
@@ -18,7 +20,7 @@
 # ├── report/                                   SVGs and HTML pages of `snakemake --report`
 # └── oracle/search_{seed|grid|controls}.csv    phase-mix oracle SDR per STFT window (valid tracks)
 #     oracle/best.json, sdr_vs_window.pdf       chosen windows and controls; SDR against window
-# resume/{variant}/{target}.chkpnt              training state, outside Snakemake's outputs
+# resume/{variant}/seeds/{seed}/{target}.chkpnt training state, outside Snakemake's outputs
 #
 # snakemake --report results/report.html        plots, tables, training curves and the config
 

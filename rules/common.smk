@@ -13,7 +13,9 @@ from umxmr.settings import (
     models_variant,
     oracle_stft,
     resolve_variant,
+    seed_settings,
     variant_separation,
+    variant_seeds,
 )
 
 validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
@@ -56,6 +58,7 @@ wildcard_constraints:
     track="|".join(map(re.escape, TEST_TRACKS)),
     dataset="|".join(map(re.escape, [KIND, "periphery"])),
     search=r"[0-9]+|grid|controls",
+    seed=r"\d+",
 
 
 def variant_settings(variant):
@@ -93,6 +96,21 @@ def get_oracle_best(wildcards):
     if variant_settings(wildcards.variant)["stft"].get("from_oracle") is None:
         return []
     return ["results/oracle/best.json"]
+
+
+def get_seed_settings(wildcards):
+    """Settings of one seed's training job."""
+    return seed_settings(variant_settings(wildcards.variant), int(wildcards.seed))
+
+
+def get_seed_models(wildcards):
+    """Every seed's model of a variant and target, in the order of train.seeds."""
+    seeds = variant_seeds(variant_settings(wildcards.variant))
+    kw = dict(variant=wildcards.variant, target=wildcards.target, seed=seeds)
+    return {
+        "weights": expand("results/{variant}/seeds/{seed}/{target}.pth", **kw),
+        "summaries": expand("results/{variant}/seeds/{seed}/{target}.json", **kw),
+    }
 
 
 def get_stats(wildcards):
@@ -140,10 +158,16 @@ def get_score_labels():
     return {**{v: v for v in EVAL_VARIANTS}, ORACLE: ORACLE_LABEL}
 
 
+def trained_variants():
+    """The variants whose models the evaluated variants use, each once."""
+    return list(dict.fromkeys(models_variant(config, v) for v in EVAL_VARIANTS))
+
+
 def get_training_summaries(wildcards):
-    """Summaries of the models behind the evaluated variants (each trained variant once)."""
-    trained = dict.fromkeys(models_variant(config, v) for v in EVAL_VARIANTS)
-    return expand("results/{variant}/{target}.json", variant=trained, target=TARGETS)
+    """Summaries of the models behind the evaluated variants."""
+    return expand(
+        "results/{variant}/{target}.json", variant=trained_variants(), target=TARGETS
+    )
 
 
 def get_final_output():
@@ -163,6 +187,7 @@ def get_final_output():
         "results/report/config.html",
         "results/oracle/best.json",
         "results/oracle/sdr_vs_window.pdf",
+        *expand("results/{variant}/training_curves.pdf", variant=trained_variants()),
         *extra,
     ]
 

@@ -73,3 +73,17 @@ rule config_page:
         variants=EVAL_VARIANTS,
     script:
         "../workflow_scripts/config_page.py"
+
+
+# Train and validation loss per epoch of one variant, one panel per target.
+rule variant_training_curves:
+    input:
+        expand("results/{{variant}}/{target}.json", target=TARGETS),
+    output:
+        "results/{variant}/training_curves.pdf",
+    log:
+        "logs/plots/training_curves/{variant}.log",
+    conda:
+        "../envs/plots.yaml"
+    script:
+        "../workflow_scripts/training_curves.py"

@@ -1,4 +1,5 @@
-# Train one target model of one variant; resumes from resume/ after a kill.
+# Train one target model of one variant with one seed; resumes from resume/ after a kill
+# or a stop signal.
 rule train:
     input:
         manifest=MANIFEST,
@@ -6,12 +7,14 @@ rule train:
         extra=get_extra_manifests,
         oracle=get_oracle_best,
     output:
-        pth="results/{variant}/{target}.pth",
-        json="results/{variant}/{target}.json",
+        pth="results/{variant}/seeds/{seed}/{target}.pth",
+        json="results/{variant}/seeds/{seed}/{target}.json",
     log:
-        "logs/train/{variant}/{target}.log",
+        "logs/train/{variant}/seeds/{seed}/{target}.log",
     benchmark:
-        "benchmarks/train/{variant}/{target}.tsv"
+        "benchmarks/train/{variant}/seeds/{seed}/{target}.tsv"
+    # a job killed or stopped by SIGTERM/SIGUSR1 exits non-zero; run again, it resumes
+    retries: 2
     conda:
         "../envs/torch.yaml"
     threads: 2  # torch intra-op threads; the data is read in the main process
@@ -19,7 +22,24 @@ rule train:
         gpu=1,
         mem_mb=8000,
     params:
-        settings=lambda wildcards: variant_settings(wildcards.variant),
-        checkpoint="resume/{variant}/{target}.chkpnt",
+        settings=get_seed_settings,
+        checkpoint="resume/{variant}/seeds/{seed}/{target}.chkpnt",
     script:
         "../workflow_scripts/train.py"
+
+
+# The seed with the lowest validation loss is the variant's model for the target.
+rule select_seed:
+    input:
+        unpack(get_seed_models),
+    output:
+        pth="results/{variant}/{target}.pth",
+        json="results/{variant}/{target}.json",
+    log:
+        "logs/train/{variant}/{target}.select_seed.log",
+    conda:
+        "../envs/torch.yaml"
+    params:
+        seeds=lambda wildcards: variant_seeds(variant_settings(wildcards.variant)),
+    script:
+        "../workflow_scripts/select_seed.py"

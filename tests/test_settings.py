@@ -8,7 +8,14 @@ import pytest
 import yaml
 
 from umxmr.config_check import ConfigError, config_errors, validate_config
-from umxmr.settings import PUBLISHED_DEFAULTS, deep_merge, resolve_variant, settings_hash
+from umxmr.settings import (
+    PUBLISHED_DEFAULTS,
+    deep_merge,
+    resolve_variant,
+    seed_settings,
+    settings_hash,
+    variant_seeds,
+)
 
 
 @pytest.fixture
@@ -113,3 +120,16 @@ def test_validate_config_raises_with_every_problem(repo_root, config):
         validate_config(config, repo_root / "schemas" / "config.schema.yaml")
     assert "2 problem(s)" in str(err.value)
     assert "targets.0: 'voclas' is not allowed" in str(err.value)
+
+
+def test_seeds_default_to_the_one_seed_and_seed_jobs_leave_the_list_out(config):
+    settings = resolve_variant(config, "umx-mr-0")
+    assert variant_seeds(settings) == [42]
+    config["variants"]["umx-mr-0"]["train"] = {"seeds": [1, 2, 3, 4]}
+    settings = resolve_variant(config, "umx-mr-0")
+    assert variant_seeds(settings) == [1, 2, 3, 4]
+    jobs = [seed_settings(settings, s) for s in variant_seeds(settings)]
+    assert [j["train"]["seed"] for j in jobs] == [1, 2, 3, 4] and all("seeds" not in j["train"] for j in jobs)
+    # adding a seed keeps the recipe (and so the checkpoint) of the others
+    config["variants"]["umx-mr-0"]["train"] = {"seeds": [1, 2]}
+    assert seed_settings(resolve_variant(config, "umx-mr-0"), 1) == jobs[0]

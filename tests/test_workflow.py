@@ -51,7 +51,7 @@ def test_dry_run_of_the_full_demo_dag(tmp_path):
     variants = config["evaluation"]["variants"]
     # separation-only variants (models_from) reuse another variant's models
     trained = {config["variants"][v].get("models_from", v) for v in variants}
-    assert counts["train"] == len(config["targets"]) * len(trained)
+    assert counts["train"] == counts["select_seed"] == len(config["targets"]) * len(trained)
     assert counts["separate"] == n_test * len(variants)
     assert counts["evaluate"] == n_test * (len(variants) + 1)  # the variants and the phase-mix oracle
     assert counts["demo_dataset"] == counts["dataset_manifest"] == counts["boxplot"] == 1
@@ -73,9 +73,19 @@ def test_one_model_builds_only_what_it_needs(tmp_path):
     result = snakemake(workdir_with_config(tmp_path), "-n", "results/umx-mr-0/vocals.json")
     assert result.returncode == 0, result.stdout + result.stderr
     assert job_counts(result.stdout) == {
-        "demo_dataset": 1, "dataset_manifest": 1, "dataset_statistics": 1, "train": 1, "total": 4
+        "demo_dataset": 1, "dataset_manifest": 1, "dataset_statistics": 1, "train": 1, "select_seed": 1, "total": 5
     }
-    assert "wildcards: variant=umx-mr-0, target=vocals" in result.stdout
+    assert "wildcards: variant=umx-mr-0, seed=42, target=vocals" in result.stdout
+
+
+def test_each_seed_is_its_own_job(tmp_path):
+    config = yaml.safe_load((ROOT / ".test" / "config.yaml").read_text())
+    config["variants"]["umx-mr-0"]["train"] = {"seeds": [3, 1, 2]}
+    result = snakemake(workdir_with_config(tmp_path, config), "-n", "results/umx-mr-0/vocals.json")
+    assert result.returncode == 0, result.stderr
+    assert job_counts(result.stdout)["train"] == 3 and job_counts(result.stdout)["select_seed"] == 1
+    for seed in (3, 1, 2):
+        assert f"results/umx-mr-0/seeds/{seed}/vocals.pth" in result.stdout
 
 
 @pytest.mark.workflow
@@ -86,8 +96,17 @@ def test_models_and_summaries(finished_run):
         assert summary["epochs_trained"] == 2 == len(summary["train_loss_history"]) == len(summary["train_time_history"])
         assert all(math.isfinite(v) for v in summary["train_loss_history"] + summary["valid_loss_history"])
         assert summary["best_loss"] == min(summary["valid_loss_history"])
+        assert summary["selected_seed"] == 42 and summary["seed_best_losses"] == {"42": summary["best_loss"]}
+        provenance = summary["provenance"]
+        assert {"config_hash", "commit", "versions", "device", "seed"} <= set(provenance)
+        assert provenance["device"] == "cpu" and provenance["seed"] == 42
+        assert {"torch", "numpy", "museval", "norbert", "musdb"} <= set(provenance["versions"])
         assert summary["args"]["target"] == target and summary["args"]["model"]["hidden_size"] == 8
         assert (finished_run / f"results/umx-mr-0/{target}.pth").stat().st_size > 0
+    curves = (finished_run / "results/umx-mr-0/training_curves.pdf").read_bytes()
+    assert curves.startswith(b"%PDF")
+    log = (finished_run / "logs/train/umx-mr-0/seeds/42/vocals.log").read_text()
+    assert re.search(r"epoch 2/2  train [0-9.]+  valid [0-9.]+", log), log
     separator = json.loads((finished_run / "results/umx-mr-0/separator.json").read_text())
     assert separator["nfft"] == 4096 and separator["niter"] == 1 and separator["targets"] == TARGETS
 

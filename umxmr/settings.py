@@ -44,9 +44,11 @@ PUBLISHED_DEFAULTS: dict[str, dict[str, Any]] = {
         "seq_dur": 6.0,
         "samples_per_track": 64,
         "seed": 42,
+        "seeds": None,
         "source_augmentations": ["gain", "channelswap"],
         "random_track_mix": True,
         "nb_workers": 0,
+        "flat_loss_epochs": 20,
         "device": "auto",
         "extra_datasets": [],
     },
@@ -96,6 +98,20 @@ def resolve_variant(config: Mapping[str, Any], name: str) -> dict[str, Any]:
     for layer in _variant_layers(config["variants"], name):
         settings = deep_merge(settings, layer)
     return settings
+
+
+def variant_seeds(settings: Mapping[str, Any]) -> list[int]:
+    """The seeds a variant trains with: `train.seeds`, or the one `train.seed`."""
+    seeds = settings["train"].get("seeds")
+    return list(seeds) if seeds else [settings["train"]["seed"]]
+
+
+def seed_settings(settings: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """The settings of one seed's training job: `train.seed` set, the seed list left out,
+    so adding a seed to the list leaves the other seeds' checkpoints valid."""
+    merged = deep_merge(settings, {"train": {"seed": seed}})
+    merged["train"].pop("seeds", None)
+    return merged
 
 
 def settings_hash(settings: Mapping[str, Any]) -> str:

@@ -8,7 +8,12 @@ Different on purpose (open-unmix's resume is partial): after every epoch one che
 holds model, optimizer, scheduler, early-stopping state, the best weights, the histories and
 every RNG state, written atomically outside Snakemake's outputs. A killed job restarted by
 Snakemake continues from its last epoch and ends exactly where an uninterrupted run ends.
-`epochs` and `patience` count across resumes.
+On SIGTERM/SIGUSR1 (walltime, preemption) the checkpoint is written at the end of the
+current batch, with the position inside the epoch, and the job exits non-zero so that
+Snakemake runs it again. `epochs` and `patience` count across resumes.
+
+The batch order of epoch e is a permutation seeded by (seed, e), and every sample is a pure
+function of (seed, e, index): a resumed epoch draws exactly the remaining batches.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ import torch
 from umxmr.atomic import atomic_path, write_text
 from umxmr.data.dataset import ExcerptDataset, FullTrackDataset
 from umxmr.data.layout import TrackInfo
-from umxmr.device import pick_device
+from umxmr.device import device_slot
+from umxmr.interrupt import Interrupted, StopRequest, stop_on_signals
 from umxmr.models import build_model
 from umxmr.settings import settings_hash
 from umxmr.transforms import STFT, magnitude
@@ -94,21 +100,204 @@ class History:
     best_epoch: int = 0
 
 
-def _loss_epoch(model, stft, loader, device, optimizer=None) -> float:
-    """Mean MSE over the batches of `loader`; trains when an optimizer is given."""
-    total, count = 0.0, 0
+@dataclass
+class Progress:
+    """Position inside an unfinished epoch (a checkpoint written on a stop signal)."""
+
+    batches: int = 0
+    loss_sum: float = 0.0
+    seconds: float = 0.0
+
+
+@dataclass
+class Run:
+    """Everything a checkpoint restores."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    stopper: EarlyStopping
+    history: History = field(default_factory=History)
+    best_state: dict[str, torch.Tensor] = field(default_factory=dict)
+    epoch: int = 0  # last completed epoch
+    progress: Progress = field(default_factory=Progress)
+
+    def state(self, recipe: str) -> dict[str, Any]:
+        return {
+            "recipe": recipe,
+            "epoch": self.epoch,
+            "progress": vars(self.progress).copy(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "early_stopping": vars(self.stopper).copy(),
+            "history": vars(self.history).copy(),
+            "best_model": self.best_state,
+            "rng": rng_states(),
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.stopper = EarlyStopping(**state["early_stopping"])
+        self.history = History(**state["history"])
+        self.best_state = state["best_model"]
+        self.epoch = state["epoch"]
+        self.progress = Progress(**state["progress"])
+        set_rng_states(state["rng"])
+
+    def save(self, checkpoint: Path, recipe: str) -> None:
+        with atomic_path(checkpoint) as tmp:
+            torch.save(self.state(recipe), tmp)
+
+
+def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def new_run(settings: Mapping[str, Any], rate: float, stats, device: torch.device) -> Run:
+    """Model, Adam and ReduceLROnPlateau as open-unmix's train.py sets them up."""
+    cfg = settings["train"]
+    model = build_model(settings, rate, *stats).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer,
+        factor=cfg["lr_decay_gamma"],
+        patience=cfg["lr_decay_patience"],
+        cooldown=cfg["lr_decay_cooldown"],
+    )
+    return Run(model, optimizer, scheduler, EarlyStopping(patience=cfg["patience"]), best_state=_snapshot(model))
+
+
+def resume_if_possible(run: Run, checkpoint: Path, recipe: str, device: torch.device, target: str) -> None:
+    """Load `checkpoint` into `run` when it was written for the same recipe."""
+    if not checkpoint.is_file():
+        return
+    state = torch.load(checkpoint, map_location=device, weights_only=False)
+    if state["recipe"] != recipe:
+        log.warning("ignoring %s: it was written for other settings (recipe %s, now %s)", checkpoint, state["recipe"], recipe)
+        return
+    run.restore(state)
+    where = f" and {run.progress.batches} batches of epoch {run.epoch + 1}" if run.progress.batches else ""
+    log.info("resuming %s from %s after epoch %d%s", target, checkpoint, run.epoch, where)
+
+
+def epoch_batches(nb_samples: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """The shuffled batches of `epoch` (as shuffle=True, but reproducible per epoch)."""
+    order = torch.randperm(nb_samples, generator=torch.Generator().manual_seed(seed * 100003 + epoch)).tolist()
+    return [order[i : i + batch_size] for i in range(0, nb_samples, batch_size)]
+
+
+def _batch_loss(model, stft, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """MSE between the estimated and the target magnitude."""
+    return torch.nn.functional.mse_loss(model(magnitude(stft(x))), magnitude(stft(y)))
+
+
+def _check_finite(loss: float, what: str, target: str, epoch: int, checkpoint: Path) -> None:
+    if not math.isfinite(loss):
+        raise TrainingError(
+            f"{target}: loss became {loss} ({what}) in epoch {epoch}; the last good state is kept in "
+            f"{checkpoint}. Lower train.lr or check the data."
+        )
+
+
+def train_epoch(run: Run, data, epoch: int, cfg, device, stft, stop: StopRequest, save) -> float:
+    """One epoch of Adam steps from `run.progress` on; mean batch loss.
+
+    On a stop request the state after the current batch is saved (`save()`) and
+    `Interrupted` raised.
+    """
+    batches = epoch_batches(len(data), cfg["batch_size"], cfg["seed"], epoch)
+    progress = run.progress
+    loader = torch.utils.data.DataLoader(
+        data,
+        batch_sampler=batches[progress.batches :],
+        num_workers=cfg["nb_workers"],
+        pin_memory=device.type == "cuda",
+        # its own generator: creating the loader must not draw from torch's global RNG
+        generator=torch.Generator().manual_seed(cfg["seed"] * 100003 + epoch),
+    )
+    run.model.train()
+    started = time.time()
     for x, y in loader:
-        x, y = x.to(device), y.to(device)
-        with torch.set_grad_enabled(optimizer is not None):
-            estimate = model(magnitude(stft(x)))
-            loss = torch.nn.functional.mse_loss(estimate, magnitude(stft(y)))
-        if optimizer is not None:
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        total += loss.item()
-        count += 1
-    return total / count
+        loss = _batch_loss(run.model, stft, x.to(device), y.to(device))
+        _check_finite(loss.item(), "train", data.target, epoch, save.checkpoint)
+        run.optimizer.zero_grad()
+        loss.backward()
+        run.optimizer.step()
+        progress.batches += 1
+        progress.loss_sum += loss.item()
+        if stop and progress.batches < len(batches):
+            progress.seconds += time.time() - started
+            save()
+            raise Interrupted(
+                f"{data.target}: stopped by signal {stop.signal} after batch {progress.batches}/{len(batches)} of "
+                f"epoch {epoch}; state saved in {save.checkpoint}; run the job again to resume"
+            )
+    progress.seconds += time.time() - started
+    return progress.loss_sum / progress.batches
+
+
+def validate(model, loader, device, stft) -> float:
+    """Mean MSE over the full validation tracks (batch 1, no augmentation)."""
+    model.eval()
+    with torch.no_grad():
+        losses = [_batch_loss(model, stft, x.to(device), y.to(device)).item() for x, y in loader]
+    return sum(losses) / len(losses)
+
+
+def report_flat_loss(history: History, epochs: int) -> None:
+    """Warn when the training loss moved less than 0.1 % over the last `epochs` epochs."""
+    recent = history.train_loss[-epochs:]
+    if epochs and len(recent) == epochs and len(history.train_loss) % epochs == 0:
+        spread = max(recent) - min(recent)
+        if spread <= 1e-3 * abs(min(recent)):
+            log.warning(
+                "train loss flat for %d epochs (%.6g .. %.6g): the model may not be learning; "
+                "check train.lr and the data",
+                epochs,
+                min(recent),
+                max(recent),
+            )
+
+
+class _Saver:
+    """`save()` writes the run's checkpoint; `checkpoint` names it in messages."""
+
+    def __init__(self, run: Run, checkpoint: Path, recipe: str) -> None:
+        self.run, self.checkpoint, self.recipe = run, checkpoint, recipe
+
+    def __call__(self) -> None:
+        self.run.save(self.checkpoint, self.recipe)
+
+
+def _finish_epoch(run: Run, epoch: int, train_loss: float, valid_loss: float, cfg) -> bool:
+    """Scheduler, early stopping, histories, best weights; True when training should stop."""
+    run.scheduler.step(valid_loss)
+    stop = run.stopper.step(valid_loss)
+    history = run.history
+    history.train_loss.append(train_loss)
+    history.valid_loss.append(valid_loss)
+    history.train_time.append(run.progress.seconds)
+    if valid_loss == run.stopper.best:
+        history.best_epoch = epoch
+        run.best_state = _snapshot(run.model)
+    run.epoch = epoch
+    run.progress = Progress()
+    log.info(
+        "epoch %d/%d  train %.5f  valid %.5f  best %.5f (epoch %d)  lr %.2e  %.1f s",
+        epoch,
+        cfg["epochs"],
+        train_loss,
+        valid_loss,
+        run.stopper.best,
+        history.best_epoch,
+        run.optimizer.param_groups[0]["lr"],
+        history.train_time[-1],
+    )
+    report_flat_loss(history, cfg["flat_loss_epochs"])
+    return stop
 
 
 def train_target(
@@ -122,40 +311,20 @@ def train_target(
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) the model for `target`; writes the best weights and the summary JSON."""
+    with device_slot(settings["train"]["device"]) as device:
+        return _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_json, provenance)
+
+
+def _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_json, provenance) -> dict[str, Any]:
+    """`train_target` on the device (or GPU slot) the job holds."""
     cfg = settings["train"]
     recipe = settings_hash({**settings, "target": target})
     seed_everything(cfg["seed"])
-    device = pick_device(cfg["device"])
-    rate = tracks["train"][0].rate
     stft_cfg = settings["stft"]
 
-    model = build_model(settings, rate, *stats).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer,
-        factor=cfg["lr_decay_gamma"],
-        patience=cfg["lr_decay_patience"],
-        cooldown=cfg["lr_decay_cooldown"],
-    )
-    stopper = EarlyStopping(patience=cfg["patience"])
-    history = History()
-    best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    first_epoch = 1
-
-    if checkpoint.is_file():
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
-        if state["recipe"] != recipe:
-            log.warning("ignoring %s: it was written for other settings (recipe %s, now %s)", checkpoint, state["recipe"], recipe)
-        else:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            stopper = EarlyStopping(**state["early_stopping"])
-            history = History(**state["history"])
-            best_state = state["best_model"]
-            set_rng_states(state["rng"])
-            first_epoch = state["epoch"] + 1
-            log.info("resuming %s from %s after epoch %d", target, checkpoint, state["epoch"])
+    run = new_run(settings, tracks["train"][0].rate, stats, device)
+    resume_if_possible(run, checkpoint, recipe, device, target)
+    save = _Saver(run, checkpoint, recipe)
 
     train_data = ExcerptDataset(
         tracks["train"],
@@ -166,7 +335,9 @@ def train_target(
         random_track_mix=cfg["random_track_mix"],
         seed=cfg["seed"],
     )
-    valid_loader = torch.utils.data.DataLoader(FullTrackDataset(tracks["valid"], target), batch_size=1)
+    valid_loader = torch.utils.data.DataLoader(
+        FullTrackDataset(tracks["valid"], target), batch_size=1, generator=torch.Generator().manual_seed(cfg["seed"])
+    )
     stft = STFT(stft_cfg["n_fft"], stft_cfg["hop"], center=False).to(device)
     log.info(
         "training %s on %s: %d train excerpts/epoch, %d valid tracks, %d parameters",
@@ -174,80 +345,46 @@ def train_target(
         device,
         len(train_data),
         len(tracks["valid"]),
-        sum(p.numel() for p in model.parameters()),
+        sum(p.numel() for p in run.model.parameters()),
     )
 
-    stop = stopper.num_bad_epochs >= stopper.patience and first_epoch > 1
-    for epoch in range(first_epoch, cfg["epochs"] + 1):
-        if stop:
-            break
-        started = time.time()
-        train_data.epoch = epoch
-        loader = torch.utils.data.DataLoader(
-            train_data,
-            batch_size=cfg["batch_size"],
-            shuffle=True,
-            num_workers=cfg["nb_workers"],
-            generator=torch.Generator().manual_seed(cfg["seed"] * 100003 + epoch),
-            pin_memory=device.type == "cuda",
-        )
-        model.train()
-        train_loss = _loss_epoch(model, stft, loader, device, optimizer)
-        model.eval()
-        valid_loss = _loss_epoch(model, stft, valid_loader, device)
-        if not (math.isfinite(train_loss) and math.isfinite(valid_loss)):
-            raise TrainingError(
-                f"{target}: loss became {train_loss} (train) / {valid_loss} (valid) in epoch {epoch}; "
-                f"the last good state is kept in {checkpoint}. Lower train.lr or check the data."
-            )
-        scheduler.step(valid_loss)
-        stop = stopper.step(valid_loss)
-        history.train_loss.append(train_loss)
-        history.valid_loss.append(valid_loss)
-        history.train_time.append(time.time() - started)
-        if valid_loss == stopper.best:
-            history.best_epoch = epoch
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        log.info(
-            "epoch %d/%d  train %.5f  valid %.5f  best %.5f (epoch %d)  lr %.2e  %.1f s",
-            epoch,
-            cfg["epochs"],
-            train_loss,
-            valid_loss,
-            stopper.best,
-            history.best_epoch,
-            optimizer.param_groups[0]["lr"],
-            history.train_time[-1],
-        )
-        state = {
-            "recipe": recipe,
-            "epoch": epoch,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "early_stopping": vars(stopper).copy(),
-            "history": vars(history).copy(),
-            "best_model": best_state,
-            "rng": rng_states(),
-        }
-        with atomic_path(checkpoint) as tmp:
-            torch.save(state, tmp)
-        if stop:
-            log.info("early stopping after epoch %d: no improvement for %d epochs", epoch, stopper.patience)
+    stopped = run.epoch > 0 and run.stopper.num_bad_epochs >= run.stopper.patience
+    with stop_on_signals() as stop:
+        for epoch in range(run.epoch + 1, cfg["epochs"] + 1):
+            if stopped:
+                break
+            train_data.epoch = epoch
+            train_loss = train_epoch(run, train_data, epoch, cfg, device, stft, stop, save)
+            started = time.time()
+            valid_loss = validate(run.model, valid_loader, device, stft)
+            run.progress.seconds += time.time() - started
+            _check_finite(valid_loss, "valid", target, epoch, checkpoint)
+            stopped = _finish_epoch(run, epoch, train_loss, valid_loss, cfg)
+            save()
+            if stopped:
+                log.info("early stopping after epoch %d: no improvement for %d epochs", epoch, run.stopper.patience)
+            if stop and epoch < cfg["epochs"] and not stopped:
+                raise Interrupted(f"{target}: stopped by signal {stop.signal} after epoch {epoch}; run the job again to resume")
 
+    return _write_outputs(run, settings, target, device, recipe, provenance, out_pth, out_json)
+
+
+def _write_outputs(run: Run, settings, target, device, recipe, provenance, out_pth: Path, out_json: Path) -> dict[str, Any]:
+    """The best weights and open-unmix's `<target>.json` summary, plus provenance."""
+    history = run.history
     summary = {
         "epochs_trained": len(history.train_loss),
         "args": {**settings, "target": target},
-        "best_loss": stopper.best,
+        "best_loss": run.stopper.best,
         "best_epoch": history.best_epoch,
         "train_loss_history": history.train_loss,
         "valid_loss_history": history.valid_loss,
         "train_time_history": history.train_time,
-        "num_bad_epochs": stopper.num_bad_epochs,
+        "num_bad_epochs": run.stopper.num_bad_epochs,
         "commit": (provenance or {}).get("commit"),
-        "provenance": {**(provenance or {}), "device": str(device), "recipe": recipe},
+        "provenance": {**(provenance or {}), "device": str(device), "recipe": recipe, "seed": settings["train"]["seed"]},
     }
     with atomic_path(out_pth) as tmp:
-        torch.save(best_state, tmp)
+        torch.save(run.best_state, tmp)
     write_text(out_json, json.dumps(summary, indent=2, sort_keys=True))
     return summary
