@@ -8,6 +8,7 @@ sys.path.insert(0, workflow.basedir)
 from umxmr.config_check import validate_config
 from umxmr.data.demo import demo_track_names
 from umxmr.data.layout import DatasetError
+from umxmr.resolutions import stft_resolutions
 from umxmr.settings import resolve_variant
 
 validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
@@ -57,8 +58,11 @@ def get_dataset_root(wildcards):
 
 
 def get_stats(wildcards):
-    stft = variant_settings(wildcards.variant)["stft"]
-    return f"data/stats/nfft{stft['n_fft']}_hop{stft['hop']}.npz"
+    """Statistics of every STFT the variant's model reads, base first (none for nsgt)."""
+    return [
+        f"data/stats/nfft{n_fft}_hop{hop}.npz"
+        for n_fft, hop in stft_resolutions(variant_settings(wildcards.variant))
+    ]
 
 
 def get_target_models(wildcards):

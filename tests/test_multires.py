@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from umxmr.models import build_frontend, build_model, stft_resolutions
+from umxmr.models import build_frontend, build_model
 from umxmr.models.multires import MultiResUnmix
+from umxmr.resolutions import stft_resolutions
 from umxmr.settings import PUBLISHED_DEFAULTS, deep_merge
 from umxmr.transforms import STFT, magnitude
 

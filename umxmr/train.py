@@ -30,9 +30,8 @@ from umxmr.atomic import atomic_path, write_text
 from umxmr.data.dataset import ExcerptDataset, FullTrackDataset
 from umxmr.data.layout import TrackInfo
 from umxmr.device import pick_device
-from umxmr.models import build_model
+from umxmr.models import build_frontend, build_model
 from umxmr.settings import settings_hash
-from umxmr.transforms import STFT, magnitude
 
 log = logging.getLogger("umxmr.train")
 
@@ -94,14 +93,14 @@ class History:
     best_epoch: int = 0
 
 
-def _loss_epoch(model, stft, loader, device, optimizer=None) -> float:
+def _loss_epoch(model, frontend, loader, device, optimizer=None) -> float:
     """Mean MSE over the batches of `loader`; trains when an optimizer is given."""
     total, count = 0.0, 0
     for x, y in loader:
         x, y = x.to(device), y.to(device)
         with torch.set_grad_enabled(optimizer is not None):
-            estimate = model(magnitude(stft(x)))
-            loss = torch.nn.functional.mse_loss(estimate, magnitude(stft(y)))
+            estimate = model(frontend.inputs(x))
+            loss = torch.nn.functional.mse_loss(estimate, frontend.target(y))
         if optimizer is not None:
             optimizer.zero_grad()
             loss.backward()
@@ -115,21 +114,23 @@ def train_target(
     settings: Mapping[str, Any],
     target: str,
     tracks: Mapping[str, Sequence[TrackInfo]],
-    stats: tuple[np.ndarray, np.ndarray],
+    stats: Sequence[tuple[np.ndarray, np.ndarray]],
     checkpoint: Path,
     out_pth: Path,
     out_json: Path,
     provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume) the model for `target`; writes the best weights and the summary JSON."""
+    """Train (or resume) the model for `target`; writes the best weights and the summary JSON.
+
+    `stats`: (mean, std) of each STFT in `umxmr.resolutions.stft_resolutions(settings)`, base first.
+    """
     cfg = settings["train"]
     recipe = settings_hash({**settings, "target": target})
     seed_everything(cfg["seed"])
     device = pick_device(cfg["device"])
     rate = tracks["train"][0].rate
-    stft_cfg = settings["stft"]
-
-    model = build_model(settings, rate, *stats).to(device)
+    base_stats = stats[0] if stats else (None, None)
+    model = build_model(settings, rate, *base_stats, extra_stats=stats[1:]).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer,
@@ -167,7 +168,7 @@ def train_target(
         seed=cfg["seed"],
     )
     valid_loader = torch.utils.data.DataLoader(FullTrackDataset(tracks["valid"], target), batch_size=1)
-    stft = STFT(stft_cfg["n_fft"], stft_cfg["hop"], center=False).to(device)
+    frontend = build_frontend(settings, rate, center=False).to(device)
     log.info(
         "training %s on %s: %d train excerpts/epoch, %d valid tracks, %d parameters",
         target,
@@ -192,9 +193,9 @@ def train_target(
             pin_memory=device.type == "cuda",
         )
         model.train()
-        train_loss = _loss_epoch(model, stft, loader, device, optimizer)
+        train_loss = _loss_epoch(model, frontend, loader, device, optimizer)
         model.eval()
-        valid_loss = _loss_epoch(model, stft, valid_loader, device)
+        valid_loss = _loss_epoch(model, frontend, valid_loader, device)
         if not (math.isfinite(train_loss) and math.isfinite(valid_loss)):
             raise TrainingError(
                 f"{target}: loss became {train_loss} (train) / {valid_loss} (valid) in epoch {epoch}; "

@@ -18,7 +18,7 @@ train_target(
     snakemake.params.settings,
     snakemake.wildcards.target,
     load_manifest(Path(snakemake.input.manifest)),
-    load_statistics(Path(snakemake.input.stats)),
+    [load_statistics(Path(path)) for path in snakemake.input.stats],
     checkpoint=Path(snakemake.params.checkpoint),
     out_pth=Path(snakemake.output.pth),
     out_json=Path(snakemake.output.json),

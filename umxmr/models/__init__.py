@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from umxmr.models.frontends import FRONTENDS, MultiStftFrontend, NsgtFrontend, StftFrontend, scaled_resolutions
+from umxmr.models.frontends import FRONTENDS, MultiStftFrontend, NsgtFrontend, StftFrontend
 from umxmr.models.multires import MultiResUnmix
 from umxmr.models.nsgt_unmix import NsgtUnmix
 from umxmr.models.openunmix import OpenUnmix
+from umxmr.resolutions import scaled_resolutions
 from umxmr.transforms import bandwidth_to_max_bin
 
 Stats = tuple[np.ndarray, np.ndarray]
@@ -91,7 +92,7 @@ def build_model(
     """The model a variant's settings describe, initialised with dataset statistics.
 
     `mean`/`scale` are the base STFT's; `extra_stats` those of the further STFTs
-    `stft_resolutions` lists (umx-mr-4's double and half resolutions), in that order.
+    `umxmr.resolutions.stft_resolutions` lists (umx-mr-4's double and half resolutions), in that order.
     """
     return ARCHITECTURES[_architecture(settings)](settings, rate, mean, scale, extra_stats)
 
@@ -107,7 +108,3 @@ def build_frontend(settings: Mapping[str, Any], rate: float, center: bool) -> Fr
     """The front end of a variant's model; `center` as the base STFT of training (False) or separation (True)."""
     return FRONTENDS[_architecture(settings)].from_settings(settings, rate, center)
 
-
-def stft_resolutions(settings: Mapping[str, Any]) -> list[tuple[int, int]]:
-    """(n_fft, hop) of every STFT whose dataset statistics the model starts from, base first."""
-    return FRONTENDS[_architecture(settings)].stft_resolutions(settings)

@@ -5,9 +5,7 @@ Training calls `model(frontend.inputs(mixture))` and compares it with
 `frontend.target(source)`; separation calls `frontend.stft_magnitude(estimate, mixture)` to
 get the magnitude norbert filters with the mixture's base STFT (`settings.stft`). So every
 architecture trains and separates through the same two code paths; a model that needs
-more than one magnitude of the base STFT brings its own front end. `stft_resolutions`
-names the STFTs whose dataset statistics initialise the model, base first (the workflow's
-`get_stats` asks for exactly these).
+more than one magnitude of the base STFT brings its own front end.
 """
 
 from __future__ import annotations
@@ -19,18 +17,8 @@ import torch
 from torch import Tensor
 
 from umxmr.nsgt import CachedNSGT
+from umxmr.resolutions import scaled_resolutions
 from umxmr.transforms import STFT, magnitude
-
-
-def scaled_resolutions(settings: Mapping[str, Any]) -> list[tuple[int, int]]:
-    """(n_fft, hop) of the base, double and half STFTs of umx-mr-4."""
-    n_fft, hop = settings["stft"]["n_fft"], settings["stft"]["hop"]
-    s = settings["model"].get("scale_factor")
-    if s is None:
-        raise ValueError("model.scale_factor: the multires architecture needs it (2 or 4); set it in the variant's row")
-    if n_fft % s or hop % s:
-        raise ValueError(f"stft: n_fft {n_fft} and hop {hop} must be divisible by model.scale_factor {s}")
-    return [(n_fft, hop), (n_fft * s, hop * s), (n_fft // s, hop // s)]
 
 
 class StftFrontend:
@@ -42,10 +30,6 @@ class StftFrontend:
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], rate: float, center: bool) -> StftFrontend:
         return cls(settings["stft"]["n_fft"], settings["stft"]["hop"], center)
-
-    @staticmethod
-    def stft_resolutions(settings: Mapping[str, Any]) -> list[tuple[int, int]]:
-        return [(settings["stft"]["n_fft"], settings["stft"]["hop"])]
 
     def to(self, device: torch.device) -> StftFrontend:
         self.stft.to(device)
@@ -75,10 +59,6 @@ class MultiStftFrontend(StftFrontend):
     def from_settings(cls, settings: Mapping[str, Any], rate: float, center: bool) -> MultiStftFrontend:
         return cls(scaled_resolutions(settings))
 
-    @staticmethod
-    def stft_resolutions(settings: Mapping[str, Any]) -> list[tuple[int, int]]:
-        return scaled_resolutions(settings)
-
     def to(self, device: torch.device) -> MultiStftFrontend:
         for stft in [self.stft, *self.others]:
             stft.to(device)
@@ -103,10 +83,6 @@ class NsgtFrontend:
             raise ValueError("model.nsgt: the nsgt architecture needs {fmin, fmax, bins_per_octave, frame_pool}; set it in the variant's row")
         nsgt = CachedNSGT(scale["fmin"], scale["fmax"], scale["bins_per_octave"], rate)
         return cls(nsgt, settings["stft"]["n_fft"], settings["stft"]["hop"])
-
-    @staticmethod
-    def stft_resolutions(settings: Mapping[str, Any]) -> list[tuple[int, int]]:
-        return []
 
     def to(self, device: torch.device) -> NsgtFrontend:
         self.stft.to(device)
