@@ -1,0 +1,76 @@
+"""umx-mr-4 and umx-mr-7 in the pipeline: separation through their front ends, the
+statistics the workflow asks for, and the full comparison as a config option."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from umxmr.models import build_frontend, build_model
+from umxmr.separate import separate
+from umxmr.settings import resolve_variant
+from workflow_helpers import ROOT, snakemake, workdir_with_config
+
+RATE = 44100.0
+NEW_VARIANTS = ["umx-mr-4", "umx-mr-4-s2", "umx-mr-7"]
+
+
+@pytest.fixture
+def config():
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def tiny(config, name):
+    settings = resolve_variant(config, name)
+    settings["stft"] = {"n_fft": 512, "hop": 128}
+    settings["model"].update(hidden_size=8, nb_layers=1)
+    return settings
+
+
+@pytest.mark.parametrize("niter", [0, 1])
+def test_separation_through_every_front_end(config, niter):
+    torch.manual_seed(0)
+    names = ["umx-mr-0", *NEW_VARIANTS]
+    settings = {name: tiny(config, name) for name in names}
+    models = {name: build_model(settings[name], RATE).eval() for name in names}
+    frontends = {name: build_frontend(settings[name], RATE, center=True) for name in names}
+    mixture = np.random.default_rng(0).standard_normal((30001, 2)).astype(np.float32)
+    estimates = separate(mixture, models, n_fft=512, hop=128, niter=niter, frontends=frontends)
+    assert list(estimates) == names
+    for audio in estimates.values():
+        assert audio.shape == mixture.shape and np.all(np.isfinite(audio)) and np.abs(audio).max() > 0
+    # with the mixture's phase and no EM, the estimates add up to (at most) the mixture
+    if niter == 0:
+        assert np.sum(sum(estimates.values()) ** 2) <= 1.01 * np.sum(mixture**2) * len(names) ** 2
+
+
+def test_default_front_end_is_open_unmix_separation(config):
+    settings = tiny(config, "umx-mr-0")
+    torch.manual_seed(0)
+    models = {"vocals": build_model(settings, RATE).eval(), "drums": build_model(settings, RATE).eval()}
+    mixture = np.random.default_rng(1).standard_normal((20000, 2)).astype(np.float32)
+    plain = separate(mixture, models, n_fft=512, hop=128)
+    frontends = {t: build_frontend(settings, RATE, center=True) for t in models}
+    explicit = separate(mixture, models, n_fft=512, hop=128, frontends=frontends)
+    for target in models:
+        np.testing.assert_array_equal(plain[target], explicit[target])
+
+
+def test_full_comparison_lists_defined_variants_and_its_dag_builds(config, tmp_path):
+    extra = yaml.safe_load((ROOT / "config" / "full-comparison.yaml").read_text())
+    variants = extra["evaluation"]["variants"]
+    assert set(NEW_VARIANTS) <= set(variants) <= set(config["variants"])
+    workdir = workdir_with_config(tmp_path, config)
+    # targets before --configfile: it takes several values
+    result = snakemake(workdir, "-n", "results/boxplot.pdf", "--configfile", str(ROOT / "config" / "full-comparison.yaml"))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    table = out[out.index("Job stats:") :].split("\n\n")[0]
+    counts = {line.split()[0]: int(line.split()[1]) for line in table.splitlines()[3:] if line.strip()}
+    assert counts["train"] == len(config["targets"]) * len(variants)
+    # umx-mr-4 (s = 4 and 2) need the double and half STFTs' statistics, umx-mr-7 none
+    for n_fft, hop in [(4096, 1024), (16384, 4096), (1024, 256), (8192, 2048), (2048, 512)]:
+        assert f"data/stats/nfft{n_fft}_hop{hop}.npz" in out
+    assert counts["dataset_statistics"] == 5
