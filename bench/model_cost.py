@@ -60,7 +60,7 @@ def main() -> None:
     base_params = sum(p.numel() for p in setups["umx-mr-0"][0].parameters())
     base_time = statistics.median(times["umx-mr-0"])
     print(f"batch {args.batch} x {args.seconds} s stereo, {args.threads} threads, median of {args.reps}")
-    print(f"| variant | parameters | ratio | forward+backward s | ratio |\n|---|---|---|---|---|")
+    print("| variant | parameters | ratio | forward+backward s | ratio |\n|---|---|---|---|---|")
     for name, (model, _) in setups.items():
         params = sum(p.numel() for p in model.parameters())
         t = statistics.median(times[name])

@@ -109,9 +109,14 @@ class NSGT:
 
 
 class CachedNSGT:
-    """NSGTs of one scale for any signal length, built on first use of each length."""
+    """NSGTs of one scale for any signal length, built on first use of each length.
 
-    def __init__(self, fmin: float, fmax: float, bins_per_octave: int, rate: float, max_cached: int = 8) -> None:
+    Few are kept: the layout of one costs 3 × bands × coefficients × 8 bytes (~1.6 GB for a
+    4-minute track at 12 bands per octave), so training keeps its excerpt length and the
+    last validation track.
+    """
+
+    def __init__(self, fmin: float, fmax: float, bins_per_octave: int, rate: float, max_cached: int = 2) -> None:
         self.args = (fmin, fmax, bins_per_octave, rate)
         self.max_cached = max_cached
         self._cache: dict[int, NSGT] = {}
