@@ -1,8 +1,8 @@
 """Model registry: `model.architecture` in the config → a builder and a front end.
 
 A builder takes the resolved settings of a variant, the sample rate and the dataset
-statistics (base STFT's mean and scale, then those of any further STFT the front end
-lists), and returns an `nn.Module` mapping `frontend.inputs(mixture)` to a target estimate
+statistics (base STFT's mean and scale, then those of the further STFTs that
+`umxmr.resolutions.stft_resolutions` lists), and returns an `nn.Module` mapping `frontend.inputs(mixture)` to a target estimate
 like `frontend.target(source)`. For `openunmix` that is a mixture magnitude
 `(nb_samples, nb_channels, nb_bins, nb_frames)` to the target magnitude of the same shape.
 """
