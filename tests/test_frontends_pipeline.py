@@ -3,7 +3,10 @@ statistics the workflow asks for, and the full comparison as a config option."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -81,3 +84,27 @@ def test_full_comparison_lists_defined_variants_and_its_dag_builds(config, tmp_p
     for n_fft, hop in [(4096, 1024), (16384, 4096), (1024, 256), (8192, 2048), (2048, 512)]:
         assert f"data/stats/nfft{n_fft}_hop{hop}.npz" in out
     assert counts["dataset_statistics"] == 5
+
+
+@pytest.mark.workflow
+def test_new_variants_train_separate_and_evaluate_in_the_workflow(tmp_path):
+    """The tiny test config with umx-mr-4 (s = 2) and umx-mr-7, two targets, to the boxplot."""
+    config = yaml.safe_load((ROOT / ".test" / "config.yaml").read_text())
+    rows = yaml.safe_load((ROOT / "config.yaml").read_text())["variants"]
+    config["variants"].update({name: rows[name] for name in ["umx-mr-4", "umx-mr-4-s2", "umx-mr-7"]})
+    config["targets"] = ["vocals", "bass"]
+    config["evaluation"]["variants"] = ["umx-mr-4-s2", "umx-mr-7"]
+    workdir = workdir_with_config(tmp_path, config)
+    result = snakemake(workdir, "results/boxplot.pdf")
+    assert result.returncode == 0, result.stderr[-5000:]
+    for variant, architecture in [("umx-mr-4-s2", "multires"), ("umx-mr-7", "nsgt")]:
+        summary = json.loads((workdir / f"results/{variant}/vocals.json").read_text())
+        assert summary["args"]["model"]["architecture"] == architecture and summary["epochs_trained"] == 2
+        assert all(np.isfinite(summary["valid_loss_history"]))
+        assert len(list((workdir / f"results/{variant}/museval").glob("*.json"))) == 2
+    # umx-mr-4-s2 read the statistics of its three STFTs; umx-mr-7 none
+    assert sorted(p.name for p in (workdir / "data/stats").glob("*.npz")) == [
+        "nfft2048_hop512.npz", "nfft4096_hop1024.npz", "nfft8192_hop2048.npz"
+    ]
+    summary = pd.read_csv(workdir / "results/summary.csv")
+    assert set(summary["variant"]) == {"umx-mr-4-s2", "umx-mr-7"} and np.isfinite(summary["score"]).all()
