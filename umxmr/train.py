@@ -114,23 +114,24 @@ def train_target(
     settings: Mapping[str, Any],
     target: str,
     tracks: Mapping[str, Sequence[TrackInfo]],
-    stats: Sequence[tuple[np.ndarray, np.ndarray]],
+    stats: tuple[np.ndarray | None, np.ndarray | None],
     checkpoint: Path,
     out_pth: Path,
     out_json: Path,
     provenance: Mapping[str, Any] | None = None,
+    extra_stats: Sequence[tuple[np.ndarray, np.ndarray]] = (),
 ) -> dict[str, Any]:
     """Train (or resume) the model for `target`; writes the best weights and the summary JSON.
 
-    `stats`: (mean, std) of each STFT in `umxmr.resolutions.stft_resolutions(settings)`, base first.
+    `stats`: (mean, std) of the base STFT ((None, None) for a model without, umx-mr-7);
+    `extra_stats`: those of the further STFTs `umxmr.resolutions.stft_resolutions` lists.
     """
     cfg = settings["train"]
     recipe = settings_hash({**settings, "target": target})
     seed_everything(cfg["seed"])
     device = pick_device(cfg["device"])
     rate = tracks["train"][0].rate
-    base_stats = stats[0] if stats else (None, None)
-    model = build_model(settings, rate, *base_stats, extra_stats=stats[1:]).to(device)
+    model = build_model(settings, rate, *stats, extra_stats=extra_stats).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer,

@@ -14,13 +14,16 @@ from umxmr.train import train_target
 
 setup_logging()
 torch.set_num_threads(snakemake.threads)
+# base STFT first, then any further STFT the model reads (umx-mr-4); none for umx-mr-7
+stats = [load_statistics(Path(path)) for path in snakemake.input.stats]
 train_target(
     snakemake.params.settings,
     snakemake.wildcards.target,
     load_manifest(Path(snakemake.input.manifest)),
-    [load_statistics(Path(path)) for path in snakemake.input.stats],
+    stats[0] if stats else (None, None),
     checkpoint=Path(snakemake.params.checkpoint),
     out_pth=Path(snakemake.output.pth),
     out_json=Path(snakemake.output.json),
     provenance=provenance(snakemake.config, Path(snakemake.scriptdir).parent),
+    extra_stats=stats[1:],
 )
