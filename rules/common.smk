@@ -9,6 +9,7 @@ sys.path.insert(0, workflow.basedir)
 from umxmr.config_check import validate_config
 from umxmr.data.demo import demo_track_names
 from umxmr.data.layout import DatasetError
+from umxmr.resolutions import stft_resolutions
 from umxmr.settings import (
     models_variant,
     oracle_stft,
@@ -114,13 +115,18 @@ def get_seed_models(wildcards):
 
 
 def get_stats(wildcards):
-    """Statistics of the target's STFT; with stft.from_oracle known once best.json exists."""
-    stft = variant_settings(wildcards.variant)["stft"]
-    if stft.get("from_oracle") is not None:
+    """Statistics of every STFT the model reads, base first (none for nsgt);
+    with stft.from_oracle the target's STFT is known once best.json exists."""
+    settings = variant_settings(wildcards.variant)
+    if settings["stft"].get("from_oracle") is not None:
         best_json = checkpoints.oracle_best.get().output[0]
         with open(best_json) as handle:
-            stft = oracle_stft(stft, wildcards.target, json.load(handle))
-    return f"data/stats/nfft{stft['n_fft']}_hop{stft['hop']}.npz"
+            stft = oracle_stft(settings["stft"], wildcards.target, json.load(handle))
+        settings = {**settings, "stft": stft}
+    return [
+        f"data/stats/nfft{n_fft}_hop{hop}.npz"
+        for n_fft, hop in stft_resolutions(settings)
+    ]
 
 
 def get_target_models(wildcards):

@@ -1,6 +1,8 @@
 """Separate a mixture with the per-target models, as open-unmix's Separator does.
 
-Each target model turns the mixture magnitude (centred STFT) into a target magnitude;
+Each target model turns the mixture magnitude (centred STFT) into a target magnitude (a
+model with another front end, umx-mr-4/umx-mr-7, reads the audio its own way and its
+front end hands back a magnitude of this STFT);
 norbert's multichannel Wiener filter with `niter` EM iterations (0: the magnitudes with the
 mixture phase, or ratio masks with `softmask`) gives complex estimates, in windows of
 `wiener_win_len` frames so memory stays bounded on full-length tracks (open-unmix #113).
@@ -21,7 +23,8 @@ import torch
 from umxmr.audio import read_audio, write_audio
 from umxmr.data.layout import load_manifest
 from umxmr.device import pick_device
-from umxmr.models import build_model
+from umxmr.models import Frontend, build_frontend, build_model
+from umxmr.models.frontends import StftFrontend
 from umxmr.settings import PUBLISHED_DEFAULTS
 from umxmr.transforms import ISTFT, STFT, magnitude
 
@@ -32,6 +35,12 @@ def load_target_model(model_json: Path, weights: Path, rate: float, device: torc
     model = build_model(settings, rate)
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     return model.to(device).eval()
+
+
+def load_target_frontend(model_json: Path, rate: float, device: torch.device) -> Frontend:
+    """The separation (centred) front end of a trained model, from its summary JSON."""
+    settings = json.loads(Path(model_json).read_text())["args"]
+    return build_frontend(settings, rate, center=True).to(device)
 
 
 def wiener_in_windows(
@@ -82,15 +91,23 @@ def separate(
     residual: bool = False,
     wiener_win_len: int | None = 300,
     device: torch.device = torch.device("cpu"),
+    frontends: Mapping[str, Frontend] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Estimates `{target: (nb_timesteps, nb_channels)}` for a `(nb_timesteps, nb_channels)` mixture."""
+    """Estimates `{target: (nb_timesteps, nb_channels)}` for a `(nb_timesteps, nb_channels)` mixture.
+
+    `frontends` (per target; default: the centred |STFT|, Open-Unmix's) turn the mixture into
+    each model's input and its output into a magnitude of this STFT for the Wiener filter.
+    """
     stft = STFT(n_fft, hop, center=True).to(device)
     istft = ISTFT(n_fft, hop, center=True).to(device)
     audio = torch.from_numpy(np.ascontiguousarray(mixture.T, dtype=np.float32))[None].to(device)
     with torch.no_grad():
         mix_stft = stft(audio)  # (1, nb_channels, nb_bins, nb_frames)
-        mix_mag = magnitude(mix_stft)
-        spectrograms = torch.stack([model(mix_mag)[0] for model in models.values()], dim=-1)
+        if frontends is None:
+            frontends = dict.fromkeys(models, StftFrontend(n_fft, hop, center=True).to(device))
+        spectrograms = torch.stack(
+            [frontends[t].stft_magnitude(model(frontends[t].inputs(audio)), audio)[0] for t, model in models.items()], dim=-1
+        )
     # to (nb_frames, nb_bins, nb_channels, nb_targets) for norbert
     v = spectrograms.permute(2, 1, 0, 3).cpu().numpy()
     x = mix_stft[0].permute(2, 1, 0).cpu().numpy()
@@ -223,6 +240,10 @@ def separate_track_files(
             device=device,
         )
     else:
+        frontends = {
+            target: load_target_frontend(summary, conf["sample_rate"], device)
+            for target, summary in zip(conf["targets"], summaries)
+        }
         estimates = separate(
             mixture,
             models,
@@ -233,6 +254,7 @@ def separate_track_files(
             residual=conf["residual"],
             wiener_win_len=conf["wiener_win_len"],
             device=device,
+            frontends=frontends,
         )
     for target, path in zip(conf["targets"], outputs):
         write_audio(path, estimates[target], int(conf["sample_rate"]))

@@ -36,9 +36,8 @@ from umxmr.data.dataset import ExcerptDataset, FullTrackDataset
 from umxmr.data.layout import TrackInfo
 from umxmr.device import device_slot
 from umxmr.interrupt import Interrupted, StopRequest, stop_on_signals
-from umxmr.models import build_model
+from umxmr.models import build_frontend, build_model
 from umxmr.settings import settings_hash
-from umxmr.transforms import STFT, magnitude
 
 log = logging.getLogger("umxmr.train")
 
@@ -156,10 +155,10 @@ def _snapshot(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
-def new_run(settings: Mapping[str, Any], rate: float, stats, device: torch.device) -> Run:
+def new_run(settings: Mapping[str, Any], rate: float, stats, device: torch.device, extra_stats=()) -> Run:
     """Model, Adam and ReduceLROnPlateau as open-unmix's train.py sets them up."""
     cfg = settings["train"]
-    model = build_model(settings, rate, *stats).to(device)
+    model = build_model(settings, rate, *stats, extra_stats=extra_stats).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer,
@@ -189,9 +188,9 @@ def epoch_batches(nb_samples: int, batch_size: int, seed: int, epoch: int) -> li
     return [order[i : i + batch_size] for i in range(0, nb_samples, batch_size)]
 
 
-def _batch_loss(model, stft, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """MSE between the estimated and the target magnitude."""
-    return torch.nn.functional.mse_loss(model(magnitude(stft(x))), magnitude(stft(y)))
+def _batch_loss(model, frontend, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """MSE between the estimated and the target magnitude (in the model's front end)."""
+    return torch.nn.functional.mse_loss(model(frontend.inputs(x)), frontend.target(y))
 
 
 def _check_finite(loss: float, what: str, target: str, epoch: int, checkpoint: Path) -> None:
@@ -202,7 +201,7 @@ def _check_finite(loss: float, what: str, target: str, epoch: int, checkpoint: P
         )
 
 
-def train_epoch(run: Run, data, epoch: int, cfg, device, stft, stop: StopRequest, save) -> float:
+def train_epoch(run: Run, data, epoch: int, cfg, device, frontend, stop: StopRequest, save) -> float:
     """One epoch of Adam steps from `run.progress` on; mean batch loss.
 
     On a stop request the state after the current batch is saved (`save()`) and
@@ -221,7 +220,7 @@ def train_epoch(run: Run, data, epoch: int, cfg, device, stft, stop: StopRequest
     run.model.train()
     started = time.time()
     for x, y in loader:
-        loss = _batch_loss(run.model, stft, x.to(device), y.to(device))
+        loss = _batch_loss(run.model, frontend, x.to(device), y.to(device))
         _check_finite(loss.item(), "train", data.target, epoch, save.checkpoint)
         run.optimizer.zero_grad()
         loss.backward()
@@ -239,11 +238,11 @@ def train_epoch(run: Run, data, epoch: int, cfg, device, stft, stop: StopRequest
     return progress.loss_sum / progress.batches
 
 
-def validate(model, loader, device, stft) -> float:
+def validate(model, loader, device, frontend) -> float:
     """Mean MSE over the full validation tracks (batch 1, no augmentation)."""
     model.eval()
     with torch.no_grad():
-        losses = [_batch_loss(model, stft, x.to(device), y.to(device)).item() for x, y in loader]
+        losses = [_batch_loss(model, frontend, x.to(device), y.to(device)).item() for x, y in loader]
     return sum(losses) / len(losses)
 
 
@@ -304,25 +303,32 @@ def train_target(
     settings: Mapping[str, Any],
     target: str,
     tracks: Mapping[str, Sequence[TrackInfo]],
-    stats: tuple[np.ndarray, np.ndarray],
+    stats: tuple[np.ndarray | None, np.ndarray | None],
     checkpoint: Path,
     out_pth: Path,
     out_json: Path,
     provenance: Mapping[str, Any] | None = None,
+    extra_stats: Sequence[tuple[np.ndarray, np.ndarray]] = (),
 ) -> dict[str, Any]:
-    """Train (or resume) the model for `target`; writes the best weights and the summary JSON."""
+    """Train (or resume) the model for `target`; writes the best weights and the summary JSON.
+
+    `stats`: (mean, std) of the base STFT ((None, None) for a model without, umx-mr-7);
+    `extra_stats`: those of the further STFTs `umxmr.resolutions.stft_resolutions` lists.
+    """
     with device_slot(settings["train"]["device"]) as device:
-        return _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_json, provenance)
+        return _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_json, provenance, extra_stats)
 
 
-def _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_json, provenance) -> dict[str, Any]:
+def _train_on(
+    device, settings, target, tracks, stats, checkpoint, out_pth, out_json, provenance, extra_stats
+) -> dict[str, Any]:
     """`train_target` on the device (or GPU slot) the job holds."""
     cfg = settings["train"]
     recipe = settings_hash({**settings, "target": target})
     seed_everything(cfg["seed"])
-    stft_cfg = settings["stft"]
+    rate = tracks["train"][0].rate
 
-    run = new_run(settings, tracks["train"][0].rate, stats, device)
+    run = new_run(settings, rate, stats, device, extra_stats)
     resume_if_possible(run, checkpoint, recipe, device, target)
     save = _Saver(run, checkpoint, recipe)
 
@@ -338,7 +344,7 @@ def _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_
     valid_loader = torch.utils.data.DataLoader(
         FullTrackDataset(tracks["valid"], target), batch_size=1, generator=torch.Generator().manual_seed(cfg["seed"])
     )
-    stft = STFT(stft_cfg["n_fft"], stft_cfg["hop"], center=False).to(device)
+    frontend = build_frontend(settings, rate, center=False).to(device)
     log.info(
         "training %s on %s: %d train excerpts/epoch, %d valid tracks, %d parameters",
         target,
@@ -354,9 +360,9 @@ def _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_
             if stopped:
                 break
             train_data.epoch = epoch
-            train_loss = train_epoch(run, train_data, epoch, cfg, device, stft, stop, save)
+            train_loss = train_epoch(run, train_data, epoch, cfg, device, frontend, stop, save)
             started = time.time()
-            valid_loss = validate(run.model, valid_loader, device, stft)
+            valid_loss = validate(run.model, valid_loader, device, frontend)
             run.progress.seconds += time.time() - started
             _check_finite(valid_loss, "valid", target, epoch, checkpoint)
             stopped = _finish_epoch(run, epoch, train_loss, valid_loss, cfg)

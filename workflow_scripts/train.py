@@ -16,14 +16,17 @@ from umxmr.train import train_target
 setup_logging()
 torch.set_num_threads(snakemake.threads)
 target = snakemake.wildcards.target
+# base STFT first, then any further STFT the model reads (umx-mr-4); none for umx-mr-7
+stats = [load_statistics(Path(path)) for path in snakemake.input.stats]
 train_target(
     # the STFT of a variant with stft.from_oracle is read from best.json here, at job time
     target_settings(snakemake.params.settings, target, next(iter(snakemake.input.oracle), None)),
     target,
     training_tracks(Path(snakemake.input.manifest), [Path(p) for p in snakemake.input.extra]),
-    load_statistics(Path(snakemake.input.stats)),
+    stats[0] if stats else (None, None),
     checkpoint=Path(snakemake.params.checkpoint),
     out_pth=Path(snakemake.output.pth),
     out_json=Path(snakemake.output.json),
     provenance=provenance(snakemake.config, Path(snakemake.scriptdir).parent),
+    extra_stats=stats[1:],
 )

@@ -144,12 +144,21 @@ class OpenUnmix(nn.Module):
         """
         # to (nb_frames, nb_samples, nb_channels, nb_bins)
         x = x.permute(3, 0, 1, 2)
-        nb_frames, nb_samples, nb_channels, _ = x.shape
         mix = x.detach().clone()
 
         x = x[..., : self.nb_bins]
         x = (x + self.input_mean) * self.input_scale
+        # a non-negative mask-like factor times the mixture magnitude
+        return (self.core(x) * mix).permute(1, 2, 3, 0)
 
+    def core(self, x: Tensor) -> Tensor:
+        """Everything after the input normalisation: the mask-like factor.
+
+        `(nb_frames, nb_samples, nb_channels, nb_bins)` normalised features to
+        `(nb_frames, nb_samples, nb_channels, nb_output_bins)`; the multi-resolution and
+        NSGT models feed it their own features.
+        """
+        nb_frames, nb_samples, nb_channels, _ = x.shape
         x = self._norm_act(self._encode(x), self.bn1, torch.tanh)
         x = x.reshape(nb_frames, nb_samples, self.hidden_size)
 
@@ -164,10 +173,7 @@ class OpenUnmix(nn.Module):
 
         x = x.reshape(nb_frames, nb_samples, nb_channels, self.nb_output_bins)
         x = x * self.output_scale + self.output_mean
-        # a non-negative mask-like factor times the mixture magnitude
-        x = OUTPUT_ACTIVATIONS[self.output_activation](x) * mix
-        return x.permute(1, 2, 3, 0)
-
+        return OUTPUT_ACTIVATIONS[self.output_activation](x)
 
 def from_openunmix_state_dict(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
     """Map an `openunmix.model.OpenUnmix` state dict onto ours (`lstm.*` → `rnn.*`)."""
