@@ -6,8 +6,11 @@ CORES ?= all
 
 .PHONY: demo test setup system-deps lint clean-results
 
+# The whole study on the demo data (results/boxplot.pdf and every table and plot), then
+# the HTML report of it.
 demo: setup
-	$(BIN)/snakemake --cores $(CORES) results/boxplot.pdf
+	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --report results/report.html
 
 test: setup
 	$(BIN)/python -m pytest -ra

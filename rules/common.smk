@@ -11,6 +11,8 @@ from umxmr.data.demo import demo_track_names
 from umxmr.data.layout import DatasetError
 from umxmr.resolutions import stft_resolutions
 from umxmr.settings import (
+    ORACLE_LABEL,
+    ORACLE_VARIANT,
     models_variant,
     oracle_stft,
     resolve_variant,
@@ -46,8 +48,7 @@ def get_test_tracks():
 TEST_TRACKS = get_test_tracks()
 METRICS = ["SDR", "SIR", "SAR", "ISR"]
 # the phase-mix oracle is evaluated as a pseudo-variant: results/oracle-phasemix/...
-ORACLE = "oracle-phasemix"
-ORACLE_LABEL = "oracle (phase-mix 4096)"
+ORACLE = ORACLE_VARIANT
 EVAL_VARIANTS = config["evaluation"]["variants"]
 BASELINE = EVAL_VARIANTS[0]
 

@@ -44,7 +44,7 @@ def test_umx_mr_6_trains_on_demo_and_converted_songs(tmp_path):
     assert periphery["summary"]["train"]["tracks"] == 2
     summary = json.loads((workdir / "results/umx-mr-6/vocals.json").read_text())
     assert summary["args"]["train"]["extra_datasets"] == ["periphery"]
-    log = (workdir / "logs/train/umx-mr-6/vocals.log").read_text()
+    log = (workdir / "logs/train/umx-mr-6/seeds/42/vocals.log").read_text()
     # (2 demo train tracks + 2 converted songs) x samples_per_track 2; the valid track stays the demo's
     assert "8 train excerpts/epoch, 1 valid tracks" in log
 

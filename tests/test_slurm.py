@@ -96,7 +96,8 @@ def test_every_job_went_through_slurm(slurm_run):
     workdir, output, records = slurm_run
     assert "workflow specific profile" in output and "profiles/slurm" in output
     assert "Provided resources: gpu" not in output  # no local GPU token caps the cluster
-    counts = {"demo_dataset": 1, "train": 4, "separate": 2, "evaluate": 2, "boxplot": 1}
+    # evaluate: umx-mr-0 and the phase-mix oracle on each of the 2 test tracks
+    counts = {"demo_dataset": 1, "train": 4, "separate": 2, "evaluate": 4, "boxplot": 1}
     for rule, count in counts.items():
         jobs = submitted(output, rule)
         assert len(jobs) == count, rule
@@ -114,7 +115,7 @@ def test_training_jobs_asked_for_a_gpu_and_evaluation_did_not(slurm_run):
     for jobid, _ in submitted(output, "evaluate"):
         job = records[jobid]
         assert job["Partition"] == "cpu" and "gpu" not in job.get("TresPerJob", "")
-        assert job["NumCPUs"] == "1" and job["MinMemoryNode"] == "4000M" and job["TimeLimit"] == "00:15:00"
+        assert job["NumCPUs"] == "2" and job["MinMemoryNode"] == "8000M" and job["TimeLimit"] == "00:15:00"
 
 
 def assert_same_training(summary: dict, reference: dict) -> None:
@@ -130,7 +131,7 @@ def test_results_match_a_local_run_with_the_same_seed(slurm_run, finished_run):
         summary, reference = (json.loads((run / f"results/umx-mr-0/{target}.json").read_text()) for run in (workdir, finished_run))
         assert_same_training(summary, reference)
     scores, reference = (pd.read_csv(run / "results/scores.csv") for run in (workdir, finished_run))
-    assert len(scores) == 4 * 2 * 4
+    assert len(scores) == 2 * 4 * 2 * 4  # (umx-mr-0, oracle) x targets x tracks x metrics
     pd.testing.assert_frame_equal(scores, reference, check_exact=False, rtol=1e-6)
 
 
@@ -141,7 +142,7 @@ def test_cancelled_training_is_retried_and_resumes_from_its_checkpoint(slurm, tm
     for run_dir in ("slurm", "local"):
         (tmp_path / run_dir).mkdir()
     workdir = workdir_with_config(tmp_path / "slurm", config)
-    checkpoint = workdir / "resume/umx-mr-0/vocals.chkpnt"
+    checkpoint = workdir / "resume/umx-mr-0/seeds/42/vocals.chkpnt"
     log = workdir / "snakemake.out"
     with log.open("w") as out:
         run = subprocess.Popen(snakemake_command(workdir, target, *SLURM_ARGS), stdout=out, stderr=subprocess.STDOUT)
@@ -165,7 +166,7 @@ def test_cancelled_training_is_retried_and_resumes_from_its_checkpoint(slurm, tm
     assert [jobid for jobid, _ in jobs][0] == cancelled and len(jobs) == 2  # one retry
     assert f"SLURM-job '{cancelled}' failed, SLURM status is: 'CANCELLED'" in output
     assert cancelled_log.is_file()  # the failed job's SLURM log is kept
-    train_log = (workdir / "logs/train/umx-mr-0/vocals.log").read_text()
+    train_log = (workdir / "logs/train/umx-mr-0/seeds/42/vocals.log").read_text()
     resumed = re.search(r"resuming vocals from \S+ after epoch (\d+)", train_log)
     assert resumed and epoch <= int(resumed[1]) < 10, train_log
     # the interrupted run ends where an uninterrupted local one does

@@ -19,8 +19,6 @@ from umxmr.audio import read_audio, write_audio
 from umxmr.data.layout import load_manifest
 from umxmr.transforms import ISTFT, STFT
 
-ORACLE_NAME = "oracle (phase-mix 4096)"
-
 
 def phase_mix(mixture: np.ndarray, sources: Mapping[str, np.ndarray], n_fft: int = 4096, hop: int = 1024) -> dict[str, np.ndarray]:
     """`{target: (nb_timesteps, nb_channels)}`: |STFT(source)| · exp(i∠STFT(mixture)), inverted."""

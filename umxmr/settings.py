@@ -56,6 +56,11 @@ PUBLISHED_DEFAULTS: dict[str, dict[str, Any]] = {
 
 SECTIONS = tuple(PUBLISHED_DEFAULTS)
 
+# The phase-mix oracle is evaluated like a variant: its results directory and its name in
+# scores.csv, every table and every plot.
+ORACLE_VARIANT = "oracle-phasemix"
+ORACLE_LABEL = "oracle (phase-mix 4096)"
+
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """Return `base` overlaid by `over`; nested mappings merge, everything else replaces."""
