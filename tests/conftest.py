@@ -59,3 +59,14 @@ def pytest_terminal_summary(terminalreporter) -> None:
             f"Start a local one with `{START_SLURM}` (Debian/Ubuntu, root or sudo) and run `make test` again.",
             yellow=True,
         )
+
+
+@pytest.fixture
+def one_blas_thread():
+    """One BLAS/OpenMP thread: BSSEval's large solves crawl when threads fight over a small
+    machine, and LAPACK's LU differs in the last bits between thread counts (compare like
+    with like)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield

@@ -14,17 +14,7 @@ HALF = RATE // 2
 VARIANTS = {"umx": 0.5, "umx-mr": 0.3}  # variant -> relative noise level of estimates
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    """BSSEval's large solve/lstsq calls get many times slower when several BLAS
-    threads fight over a small shared machine; one thread keeps these tests fast."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def track_audio(name, rng):

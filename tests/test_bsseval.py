@@ -9,13 +9,7 @@ from umxmr.evaluate import _import_museval
 RATE = 8000
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    # LAPACK's LU differs in the last bits between thread counts; compare like with like
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def track(seed, nsrc=3, seconds=1.5, channels=2):

@@ -17,17 +17,7 @@ RATE = 44100
 METRICS = {"SDR", "SIR", "SAR", "ISR"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_blas_thread():
-    """BSSEval's large solve/lstsq calls get many times slower when several BLAS
-    threads fight over a small shared machine; one thread keeps these tests fast."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def make_track(seed, targets, seconds=3.0, channels=2, noise=0.5):

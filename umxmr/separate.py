@@ -226,6 +226,8 @@ def separate_track_files(
         target: load_target_model(summary, weight, conf["sample_rate"], device)
         for target, summary, weight in zip(conf["targets"], summaries, weights)
     }
+    # the Wiener/EM settings of separator.json, the same for both paths
+    wiener = {key: conf[key] for key in ("niter", "softmask", "residual", "wiener_win_len")}
     if "target_stft" in conf:
         stfts = conf["target_stft"]
         estimates = separate_per_target_stft(
@@ -233,11 +235,8 @@ def separate_track_files(
             {t: (m, stfts[t]["nfft"], stfts[t]["nhop"]) for t, m in models.items()},
             mode=conf["per_target_stft"],
             common_stft=(conf["common_stft"]["nfft"], conf["common_stft"]["nhop"]),
-            niter=conf["niter"],
-            softmask=conf["softmask"],
-            residual=conf["residual"],
-            wiener_win_len=conf["wiener_win_len"],
             device=device,
+            **wiener,
         )
     else:
         frontends = {
@@ -249,12 +248,9 @@ def separate_track_files(
             models,
             n_fft=conf["nfft"],
             hop=conf["nhop"],
-            niter=conf["niter"],
-            softmask=conf["softmask"],
-            residual=conf["residual"],
-            wiener_win_len=conf["wiener_win_len"],
             device=device,
             frontends=frontends,
+            **wiener,
         )
     for target, path in zip(conf["targets"], outputs):
         write_audio(path, estimates[target], int(conf["sample_rate"]))

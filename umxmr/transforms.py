@@ -17,7 +17,18 @@ def bandwidth_to_max_bin(rate: float, n_fft: int, bandwidth: float) -> int:
     return int(np.max(np.where(freqs <= bandwidth)[0]) + 1)
 
 
-class STFT(nn.Module):
+class _HannFilterbank(nn.Module):
+    """FFT size, hop, centring and the periodic Hann window shared by STFT and ISTFT."""
+
+    def __init__(self, n_fft: int, hop: int, center: bool) -> None:
+        super().__init__()
+        self.n_fft = n_fft
+        self.hop = hop
+        self.center = center
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+
+
+class STFT(_HannFilterbank):
     """Complex STFT of `(nb_samples, nb_channels, nb_timesteps)` audio.
 
     Returns a complex tensor `(nb_samples, nb_channels, nb_bins, nb_frames)`.
@@ -25,11 +36,7 @@ class STFT(nn.Module):
     """
 
     def __init__(self, n_fft: int = 4096, hop: int = 1024, center: bool = False) -> None:
-        super().__init__()
-        self.n_fft = n_fft
-        self.hop = hop
-        self.center = center
-        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        super().__init__(n_fft, hop, center)
 
     def forward(self, x: Tensor) -> Tensor:
         nb_samples, nb_channels, nb_timesteps = x.shape
@@ -47,15 +54,11 @@ class STFT(nn.Module):
         return spec.reshape(nb_samples, nb_channels, *spec.shape[-2:])
 
 
-class ISTFT(nn.Module):
+class ISTFT(_HannFilterbank):
     """Inverse of `STFT`: complex `(..., nb_channels, nb_bins, nb_frames)` to audio."""
 
     def __init__(self, n_fft: int = 4096, hop: int = 1024, center: bool = True) -> None:
-        super().__init__()
-        self.n_fft = n_fft
-        self.hop = hop
-        self.center = center
-        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        super().__init__(n_fft, hop, center)
 
     def forward(self, spec: Tensor, length: int | None = None) -> Tensor:
         lead = spec.shape[:-2]
