@@ -1,4 +1,3 @@
-import json
 import re
 import sys
 from pathlib import Path
@@ -14,9 +13,9 @@ from umxmr.settings import (
     ORACLE_LABEL,
     ORACLE_VARIANT,
     models_variant,
-    oracle_stft,
     resolve_variant,
     seed_settings,
+    target_settings,
     variant_separation,
     variant_seeds,
 )
@@ -47,14 +46,12 @@ def get_test_tracks():
 
 TEST_TRACKS = get_test_tracks()
 METRICS = ["SDR", "SIR", "SAR", "ISR"]
-# the phase-mix oracle is evaluated as a pseudo-variant: results/oracle-phasemix/...
-ORACLE = ORACLE_VARIANT
 EVAL_VARIANTS = config["evaluation"]["variants"]
 BASELINE = EVAL_VARIANTS[0]
 
 
 wildcard_constraints:
-    variant="|".join(map(re.escape, [*config["variants"], ORACLE])),
+    variant="|".join(map(re.escape, [*config["variants"], ORACLE_VARIANT])),
     metric="|".join(METRICS),
     target="|".join(TARGETS),
     track="|".join(map(re.escape, TEST_TRACKS)),
@@ -121,9 +118,7 @@ def get_stats(wildcards):
     settings = variant_settings(wildcards.variant)
     if settings["stft"].get("from_oracle") is not None:
         best_json = checkpoints.oracle_best.get().output[0]
-        with open(best_json) as handle:
-            stft = oracle_stft(settings["stft"], wildcards.target, json.load(handle))
-        settings = {**settings, "stft": stft}
+        settings = target_settings(settings, wildcards.target, best_json)
     return [
         f"data/stats/nfft{n_fft}_hop{hop}.npz"
         for n_fft, hop in stft_resolutions(settings)
@@ -155,14 +150,14 @@ def get_separation(wildcards):
 def get_museval_jsons(wildcards):
     return expand(
         "results/{variant}/museval/{track}.json",
-        variant=[*EVAL_VARIANTS, ORACLE],
+        variant=[*EVAL_VARIANTS, ORACLE_VARIANT],
         track=TEST_TRACKS,
     )
 
 
 def get_score_labels():
     """Directory name -> the variant name in scores.csv and every table and plot."""
-    return {**{v: v for v in EVAL_VARIANTS}, ORACLE: ORACLE_LABEL}
+    return {**{v: v for v in EVAL_VARIANTS}, ORACLE_VARIANT: ORACLE_LABEL}
 
 
 def trained_variants():

@@ -5,7 +5,7 @@ rule oracle_estimates:
     output:
         expand(
             "results/{oracle}/estimates/{{track}}/{target}.wav",
-            oracle=ORACLE,
+            oracle=ORACLE_VARIANT,
             target=TARGETS,
         ),
     log:

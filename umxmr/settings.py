@@ -77,10 +77,10 @@ def _row_settings(row: Mapping[str, Any]) -> dict[str, Any]:
     return {key: row[key] for key in SECTIONS if key in row}
 
 
-def _variant_layers(
+def _variant_rows(
     variants: Mapping[str, Mapping[str, Any]], name: str, chain: tuple[str, ...] = ()
-) -> list[dict[str, Any]]:
-    """The rows that make up `name`, bases first, each base expanded recursively."""
+) -> list[Mapping[str, Any]]:
+    """The config rows that make up `name`, bases first, each base expanded recursively."""
     if name in chain:
         raise ValueError(f"variants: 'base' of {name!r} forms a cycle: {' -> '.join(chain + (name,))}")
     if name not in variants:
@@ -88,11 +88,11 @@ def _variant_layers(
         where = f"variants.{chain[-1]}.base" if chain else "variants"
         raise KeyError(f"{where}: unknown variant {name!r}; known variants: {known}")
     row = variants[name]
-    layers: list[dict[str, Any]] = []
+    rows: list[Mapping[str, Any]] = []
     for base in row.get("base", []):
-        layers.extend(_variant_layers(variants, base, chain + (name,)))
-    layers.append(_row_settings(row))
-    return layers
+        rows.extend(_variant_rows(variants, base, chain + (name,)))
+    rows.append(row)
+    return rows
 
 
 def resolve_variant(config: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -100,8 +100,8 @@ def resolve_variant(config: Mapping[str, Any], name: str) -> dict[str, Any]:
     settings = deep_merge(PUBLISHED_DEFAULTS, config.get("defaults", {}))
     if config["dataset"]["kind"] == "demo":
         settings = deep_merge(settings, config.get("demo", {}).get("overrides", {}))
-    for layer in _variant_layers(config["variants"], name):
-        settings = deep_merge(settings, layer)
+    for row in _variant_rows(config["variants"], name):
+        settings = deep_merge(settings, _row_settings(row))
     return settings
 
 
@@ -138,11 +138,11 @@ def models_variant(config: Mapping[str, Any], name: str) -> str:
 
 
 def variant_separation(config: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """`separation` of config.yaml overlaid by the variant's own `separation` row (bases first)."""
+    """`separation` of config.yaml overlaid by the variant's own `separation` rows (bases first)."""
     merged = dict(config["separation"])
-    for base in config["variants"][name].get("base", []):
-        merged = deep_merge(merged, variant_separation(config, base))
-    return deep_merge(merged, config["variants"][name].get("separation", {}))
+    for row in _variant_rows(config["variants"], name):
+        merged = deep_merge(merged, row.get("separation", {}))
+    return merged
 
 
 def oracle_stft(stft: Mapping[str, Any], target: str, best: Mapping[str, Any]) -> dict[str, Any]:
