@@ -81,6 +81,32 @@ def _wiener(v: np.ndarray, x: np.ndarray, niter: int, softmask: bool, residual: 
     return norbert.expectation_maximization(y / max_abs, x / max_abs, niter, eps=WIENER_EPS)[0] * max_abs
 
 
+def _filter_and_invert(
+    v: np.ndarray,
+    x: np.ndarray,
+    targets: Sequence[str],
+    n_fft: int,
+    hop: int,
+    length: int,
+    niter: int,
+    softmask: bool,
+    residual: bool,
+    wiener_win_len: int | None,
+    device: torch.device,
+) -> dict[str, np.ndarray]:
+    """Joint Wiener/EM of target magnitudes `v` with mixture STFT `x`, then audio per source.
+
+    v: (nb_frames, nb_bins, nb_channels, nb_targets), x: (nb_frames, nb_bins, nb_channels);
+    returns `{source: (nb_timesteps, nb_channels)}`, with "residual" when asked for.
+    """
+    y = wiener_in_windows(v, x, niter, softmask, residual, wiener_win_len)
+    # back to (nb_sources, nb_channels, nb_bins, nb_frames), then audio
+    spec = torch.from_numpy(y.transpose(3, 2, 1, 0).astype(np.complex64)).to(device)
+    estimates = ISTFT(n_fft, hop, center=True).to(device)(spec, length=length).cpu().numpy()
+    names = [*targets, *(["residual"] if residual else [])]
+    return {name: estimates[i].T for i, name in enumerate(names)}
+
+
 def separate(
     mixture: np.ndarray,
     models: Mapping[str, torch.nn.Module],
@@ -99,7 +125,6 @@ def separate(
     each model's input and its output into a magnitude of this STFT for the Wiener filter.
     """
     stft = STFT(n_fft, hop, center=True).to(device)
-    istft = ISTFT(n_fft, hop, center=True).to(device)
     audio = torch.from_numpy(np.ascontiguousarray(mixture.T, dtype=np.float32))[None].to(device)
     with torch.no_grad():
         mix_stft = stft(audio)  # (1, nb_channels, nb_bins, nb_frames)
@@ -111,12 +136,7 @@ def separate(
     # to (nb_frames, nb_bins, nb_channels, nb_targets) for norbert
     v = spectrograms.permute(2, 1, 0, 3).cpu().numpy()
     x = mix_stft[0].permute(2, 1, 0).cpu().numpy()
-    y = wiener_in_windows(v, x, niter, softmask, residual, wiener_win_len)
-    # back to (nb_sources, nb_channels, nb_bins, nb_frames), then audio
-    y = torch.from_numpy(y.transpose(3, 2, 1, 0).astype(np.complex64)).to(device)
-    estimates = istft(y, length=mixture.shape[0]).cpu().numpy()
-    names: Sequence[str] = list(models) + (["residual"] if residual else [])
-    return {name: estimates[i].T for i, name in enumerate(names)}
+    return _filter_and_invert(v, x, list(models), n_fft, hop, mixture.shape[0], niter, softmask, residual, wiener_win_len, device)
 
 
 def _own_stft_estimates(
@@ -167,11 +187,7 @@ def separate_per_target_stft(
         x = stft(audio)[0].permute(2, 1, 0).cpu().numpy()
         est = torch.from_numpy(np.stack([own[t].T for t in models]).astype(np.float32)).to(device)
         v = magnitude(stft(est)).permute(3, 2, 1, 0).cpu().numpy()  # (frames, bins, channels, targets)
-    y = wiener_in_windows(v, x, niter, softmask, residual, wiener_win_len)
-    spec = torch.from_numpy(y.transpose(3, 2, 1, 0).astype(np.complex64)).to(device)
-    estimates = ISTFT(n_fft, hop, center=True).to(device)(spec, length=mixture.shape[0]).cpu().numpy()
-    names: Sequence[str] = list(models) + (["residual"] if residual else [])
-    return {name: estimates[i].T for i, name in enumerate(names)}
+    return _filter_and_invert(v, x, list(models), n_fft, hop, mixture.shape[0], niter, softmask, residual, wiener_win_len, device)
 
 
 def separator_config(
