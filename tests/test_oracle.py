@@ -11,6 +11,8 @@ import scipy.signal
 
 from umxmr.settings import oracle_stft
 from umxmr.oracle import (
+    BLOCK_SAMPLES,
+    OracleTrack,
     best_windows,
     evaluate_windows,
     global_sdr,
@@ -136,8 +138,9 @@ def test_best_windows_and_the_stft_a_variant_takes_from_them():
     assert oracle_stft({"n_fft": 4096, "hop": 1024}, "bass", best) == {"n_fft": 4096, "hop": 1024}
 
 
+@pytest.mark.parametrize("block", [1, BLOCK_SAMPLES, 10**9])  # one frame per block, the default, whole signal
 @pytest.mark.parametrize("window", [1536, 6912])
-def test_phase_mix_sdrs_equal_the_notes_scipy_way(window):
+def test_phase_mix_sdrs_equal_the_notes_scipy_way(window, block):
     sources = np.random.default_rng(5).standard_normal((3, 2, 20000)).astype(np.float32)
     coefs = [scipy.signal.stft(s, nperseg=window, noverlap=window // 4)[-1] for s in sources]
     phase = np.exp(1j * np.angle(1e-10 + sum(coefs)))
@@ -145,4 +148,13 @@ def test_phase_mix_sdrs_equal_the_notes_scipy_way(window):
     for source, coef in zip(sources, coefs):
         estimate = scipy.signal.istft(np.abs(coef) * phase, nperseg=window, noverlap=window // 4)[1][..., : source.shape[-1]]
         expected.append(global_sdr(source.astype(np.float64), estimate))
-    np.testing.assert_allclose(phase_mix_sdrs(sources, window), expected, atol=1e-3)
+    np.testing.assert_allclose(phase_mix_sdrs(sources, window, block), expected, atol=1e-3)
+
+
+def test_a_track_padded_once_scores_every_shorter_window_as_alone():
+    sources = np.random.default_rng(6).standard_normal((2, 2, 15000)).astype(np.float32)
+    track = OracleTrack(sources, max_window=4096)
+    for window in (512, 1408, 4096):
+        np.testing.assert_allclose(track.phase_mix_sdrs(window), phase_mix_sdrs(sources, window), rtol=1e-6)
+    with pytest.raises(ValueError, match="longer than the 4096"):
+        track.phase_mix_sdrs(4224)
