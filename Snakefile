@@ -10,11 +10,11 @@
 # ├── {variant}/{target}.pth, {target}.json     the best seed's model and its open-unmix summary
 # ├── {variant}/training_curves.pdf             train/valid loss per epoch and target
 # ├── {variant}/separator.json                  STFT and Wiener settings of the separator
-# ├── {variant}/estimates/{track}/{target}.wav  separated test tracks
-# ├── {variant}/museval/{track}.json            BSSEval v4 per track (museval's format)
+# ├── {variant}/estimates/{track}/{target}.wav  separated test tracks; provenance.json beside them
+# ├── {variant}/museval/{track}.json            BSSEval v4 per track (museval's format) + provenance
 # ├── oracle-phasemix/estimates, museval/       the phase-mix oracle, evaluated like a variant
 # ├── scores.csv                                per variant, target, track, metric: median over frames
-# ├── summary.csv, summary.md                   median over tracks; tables with published rows
+# ├── summary.csv, summary.md                   median over tracks + provenance; tables with published rows
 # ├── comparison.csv                            each variant vs the baseline: median ΔSDR, Wilcoxon p
 # ├── boxplot.pdf, boxplot_{metric}.pdf         per target, one box per variant (+ oracle)
 # ├── report/                                   SVGs and HTML pages of `snakemake --report`

@@ -13,7 +13,6 @@ import json
 import sys
 from pathlib import Path
 
-import pandas as pd
 import soundfile as sf
 
 from umxmr.aggregate import load_track_scores, summarize

@@ -186,6 +186,7 @@ def get_final_output():
         "results/summary.md",
         "results/comparison.csv",
         "results/report/training_curves.svg",
+        "results/report/seed_spread.svg",
         "results/report/config.html",
         "results/oracle/best.json",
         "results/oracle/sdr_vs_window.pdf",

@@ -3,11 +3,12 @@ rule oracle_estimates:
     input:
         manifest=MANIFEST,
     output:
-        expand(
+        estimates=expand(
             "results/{oracle}/estimates/{{track}}/{target}.wav",
             oracle=ORACLE_VARIANT,
             target=TARGETS,
         ),
+        provenance=f"results/{ORACLE_VARIANT}/estimates/{{track}}/provenance.json",
     log:
         "logs/evaluate/oracle/{track}.log",
     conda:
@@ -24,6 +25,7 @@ rule evaluate:
         estimates=expand(
             "results/{{variant}}/estimates/{{track}}/{target}.wav", target=TARGETS
         ),
+        provenance="results/{variant}/estimates/{track}/provenance.json",
         manifest=MANIFEST,
     output:
         "results/{variant}/museval/{track}.json",

@@ -55,6 +55,25 @@ rule training_curves:
         "../workflow_scripts/training_curves.py"
 
 
+# Best validation loss of every seed per variant and target: how much a result owes to its seed.
+rule seed_spread:
+    input:
+        get_training_summaries,
+    output:
+        report(
+            "results/report/seed_spread.svg",
+            caption="../report/seed_spread.rst",
+            category="Training",
+            labels={"figure": "spread across seeds"},
+        ),
+    log:
+        "logs/plots/seed_spread.log",
+    conda:
+        "../envs/plots.yaml"
+    script:
+        "../workflow_scripts/seed_spread.py"
+
+
 # The configuration and each variant's resolved settings, for the report.
 rule config_page:
     output:

@@ -22,7 +22,10 @@ rule separate:
         separator="results/{variant}/separator.json",
         manifest=MANIFEST,
     output:
-        expand("results/{{variant}}/estimates/{{track}}/{target}.wav", target=TARGETS),
+        estimates=expand(
+            "results/{{variant}}/estimates/{{track}}/{target}.wav", target=TARGETS
+        ),
+        provenance="results/{variant}/estimates/{track}/provenance.json",
     log:
         "logs/separate/{variant}/{track}.log",
     benchmark:

@@ -120,3 +120,21 @@ def test_duplicate_track_names_and_bad_json(tmp_path, eval_dirs):
     bad.write_text('{"targets": [{"name": "vocals"}]}')
     with pytest.raises(ValueError, match="bad.json"):
         load_track_scores({"umx": [bad]})
+
+
+def test_load_provenance_one_row_per_variant_in_order(eval_dirs, tmp_path):
+    from umxmr.aggregate import load_provenance
+
+    _, paths = eval_dirs
+    stamped = []
+    for device, path in zip(("cpu", "cuda:0", "cpu"), paths["umx-mr"]):
+        data = json.loads(path.read_text())
+        data["provenance"] = {"commit": "c3ee1a3", "device": device, "seed": {"vocals": 42, "drums": 42}, "niter": 1, "versions": {"museval": "0.4.1"}}
+        stamped.append(tmp_path / path.name)
+        stamped[-1].write_text(json.dumps(data))
+    table = load_provenance({"umx-mr": stamped, "umx": paths["umx"]})
+    assert list(table["variant"]) == ["umx-mr", "umx"]
+    mr, plain = table.set_index("variant").loc[["umx-mr", "umx"]].to_dict("records")
+    assert mr["commit"] == "c3ee1a3" and mr["seed"] == "42" and mr["niter"] == "1" and mr["museval"] == "0.4.1"
+    assert mr["device"] == "cpu | cuda:0"  # tracks separated on different devices say so
+    assert set(plain.values()) == {"–"}  # score files without a record

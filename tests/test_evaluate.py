@@ -82,12 +82,17 @@ def test_vocals_accompaniment_handled_like_eval_mus_track(museval):
     assert store.json == expected.json
 
 
+def _write_dirs(root, refs, ests):
+    """`root/ref` and `root/est`, one float64 WAV per target (lossless)."""
+    for folder, audio in (("ref", refs), ("est", ests)):
+        (root / folder).mkdir()
+        for t, a in audio.items():
+            sf.write(root / folder / f"{t}.wav", a, RATE, subtype="DOUBLE")
+
+
 def test_json_structure_and_dirs_roundtrip(stereo, museval, tmp_path):
     refs, ests, store = stereo
-    for folder, audio in (("ref", refs), ("est", ests)):
-        (tmp_path / folder).mkdir()
-        for t, a in audio.items():
-            sf.write(tmp_path / folder / f"{t}.wav", a, RATE, subtype="DOUBLE")
+    _write_dirs(tmp_path, refs, ests)
     out = tmp_path / "scores" / "song.json"
     evaluate_track_dirs(tmp_path / "ref", tmp_path / "est", ["vocals", "drums"], out, "song")
     text = out.read_text()
@@ -279,3 +284,20 @@ def test_fallback_case_needs_the_shim(museval, monkeypatch):
     with pytest.raises(AttributeError, match="linalg"):
         museval.evaluate([refs["vocals"], refs["drums"]], [ests["vocals"], ests["drums"]],
                          win=RATE, hop=RATE)
+
+
+def test_provenance_is_stored_beside_the_scores_and_museval_still_reads_them(stereo, museval, tmp_path):
+    refs, ests, store = stereo
+    _write_dirs(tmp_path, refs, ests)
+    out = tmp_path / "song.json"
+    record = {"commit": "c3ee1a3", "device": "cpu", "seed": {"vocals": 42, "drums": 42}, "niter": 1}
+    evaluate_track_dirs(tmp_path / "ref", tmp_path / "est", ["vocals", "drums"], out, "song", provenance=record)
+    data = json.loads(out.read_text())
+    assert data["provenance"] == record
+    assert data["targets"] == json.loads(store.json)["targets"]  # the scores are untouched
+    check = museval.TrackStore("song")
+    check.scores = data
+    check.validate()
+    methods = museval.EvalStore()
+    methods.add_track(museval.aggregate.json2df(data, "song"))
+    assert set(methods.df["target"]) == {"vocals", "drums"}

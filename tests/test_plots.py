@@ -120,3 +120,29 @@ def test_training_curves_panels_lines_and_svg(tmp_path):
     assert text.lstrip().startswith("<?xml") and "<svg" in text
     for word in ("vocals", "bass", "epoch", "umx-mr-0 (valid)", "mr (train)"):
         assert word in text
+
+
+def test_seed_spread_draws_every_seed_and_rings_the_selected_one(tmp_path):
+    from umxmr.plots import seed_spread
+
+    def summary(losses, selected):
+        return {"seed_best_losses": losses, "selected_seed": selected}
+
+    summaries = {
+        "umx-mr-0": {t: summary({"42": 2.0, "1": 1.5, "7": 2.5}, 1) for t in TARGETS},
+        "mr": {"vocals": summary({"42": 1.0}, 42)},
+    }
+    out = tmp_path / "seeds.svg"
+    seed_spread(summaries, out)
+    text = out.read_text()
+    assert "<svg" in text and "best validation loss" in text and "selected seed" in text
+    assert "vocals (seeds per model: 1, 3)" in text and "bass (seeds per model: 3)" in text
+    from umxmr.plots import _draw_seed_spread
+
+    vocals = _draw_seed_spread(summaries).axes[0]
+    points, ring = vocals.collections[0], vocals.collections[-1]
+    assert sorted(points.get_offsets()[:, 1]) == [1.5, 2.0, 2.5]  # every seed of umx-mr-0
+    assert [tuple(xy) for xy in ring.get_offsets()] == [(0.0, 1.5), (1.0, 1.0)]  # the selected seeds
+    with pytest.raises(ValueError, match="no trained models"):
+        seed_spread({}, tmp_path / "none.svg")
+    assert not (tmp_path / "none.svg").exists()

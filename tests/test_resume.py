@@ -116,6 +116,12 @@ def test_interrupted_training_is_retried_and_ends_equal(tmp_path, uninterrupted,
     log = (workdir / "logs/train/umx-mr-0/seeds/42/vocals.log").read_text()
     resumed = re.search(rf"resuming vocals from {CHECKPOINT} after epoch (\d+)", log)
     assert resumed and int(resumed[1]) >= signalled_at, log
-    # finished epochs are not trained again
-    assert f"epoch {resumed[1]}/{EPOCHS} " not in log
+    # finished epochs are not trained again (the log of a resumed job goes on after the first one's)
+    assert f"epoch {resumed[1]}/{EPOCHS} " not in log[log.index(resumed[0]) :]
     assert_same_result(workdir, uninterrupted)
+    interruptions = json.loads((workdir / "results/umx-mr-0/vocals.json").read_text())["provenance"]["interruptions"]
+    if signum == signal.SIGKILL:
+        assert interruptions == []  # killed: nothing could record it
+    else:
+        assert [i["signal"] for i in interruptions] == [signal.Signals(signum).name]
+        assert interruptions[0]["epoch"] >= signalled_at

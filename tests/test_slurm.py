@@ -2,7 +2,7 @@
 
 Every job is an sbatch submission; the job records are read with `scontrol show job` while the
 run goes on (there is no accounting database, so no sacct). The results must equal a local
-run with the same seed, and a training job cancelled mid-run must be retried and resume.
+run with the same seed, and a training job cancelled or sent SIGUSR1 mid-run must be retried and resume.
 """
 
 from __future__ import annotations
@@ -135,7 +135,18 @@ def test_results_match_a_local_run_with_the_same_seed(slurm_run, finished_run):
     pd.testing.assert_frame_equal(scores, reference, check_exact=False, rtol=1e-6)
 
 
-def test_cancelled_training_is_retried_and_resumes_from_its_checkpoint(slurm, tmp_path):
+def test_the_profile_asks_slurm_to_signal_training_before_its_time_limit():
+    # sbatch --signal=USR1@300: SIGUSR1 to the job's steps 300 s before the limit, as
+    # `scancel --signal=USR1` sends it in the test below
+    train = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())["set-resources"]["train"]
+    assert train["slurm_extra"] == "'--signal=USR1@300'"
+    seconds = int(re.search(r"USR1@(\d+)", train["slurm_extra"])[1])
+    assert 0 < seconds < 60 * train["runtime"]
+
+
+# scancel: SIGTERM, as at preemption; USR1: what --signal=USR1@300 sends ahead of the time limit
+@pytest.mark.parametrize("stop", [["scancel"], ["scancel", "--signal=USR1"]], ids=["scancel", "usr1"])
+def test_stopped_training_is_retried_and_resumes_from_its_checkpoint(slurm, tmp_path, stop):
     config = yaml.safe_load((ROOT / ".test" / "config.yaml").read_text())
     config["demo"]["overrides"]["train"].update(epochs=10, samples_per_track=4)
     target = "results/umx-mr-0/vocals.json"
@@ -155,7 +166,7 @@ def test_cancelled_training_is_retried_and_resumes_from_its_checkpoint(slurm, tm
         (cancelled, cancelled_log), = submitted(log.read_text(), "train")
         epoch = torch.load(checkpoint, weights_only=False)["epoch"]
         assert epoch < 10, "training ended before it could be cancelled"
-        subprocess.run(["scancel", cancelled], check=True)
+        subprocess.run([*stop, cancelled], check=True)
         run.wait(timeout=1800)
     finally:
         if run.poll() is None:
@@ -163,10 +174,18 @@ def test_cancelled_training_is_retried_and_resumes_from_its_checkpoint(slurm, tm
     output = log.read_text()
     assert run.returncode == 0, output[-5000:]
     jobs = submitted(output, "train")
-    assert [jobid for jobid, _ in jobs][0] == cancelled and len(jobs) == 2  # one retry
-    assert f"SLURM-job '{cancelled}' failed, SLURM status is: 'CANCELLED'" in output
-    assert cancelled_log.is_file()  # the failed job's SLURM log is kept
     train_log = (workdir / "logs/train/umx-mr-0/seeds/42/vocals.log").read_text()
+    interruptions = json.loads((workdir / target).read_text())["provenance"]["interruptions"]
+    if "--signal=USR1" in stop:
+        # the training caught it, saved after its batch and exited non-zero; the job's own
+        # Snakemake ran it again (rule retries) in the same allocation, which went on from there
+        assert [i["signal"] for i in interruptions] == ["SIGUSR1"]
+        assert [jobid for jobid, _ in jobs] == [cancelled]
+    else:  # killed: SLURM says so, Snakemake submits it again
+        assert [jobid for jobid, _ in jobs][0] == cancelled and len(jobs) == 2
+        assert f"SLURM-job '{cancelled}' failed, SLURM status is: 'CANCELLED'" in output
+        assert cancelled_log.is_file()  # the failed job's SLURM log is kept
+        assert [i["signal"] for i in interruptions] in (["SIGTERM"], [])  # [] where SIGKILL came first
     resumed = re.search(r"resuming vocals from \S+ after epoch (\d+)", train_log)
     assert resumed and epoch <= int(resumed[1]) < 10, train_log
     # the interrupted run ends where an uninterrupted local one does

@@ -43,3 +43,20 @@ def test_single_variant_has_nothing_to_compare():
     comparison = paired_comparison(df[df.variant != ORACLE], "umx-mr-0")
     text = to_markdown(summary_sections(summarize(df), comparison, ["umx-mr-0"], ORACLE, "demo"))
     assert "Only one variant was evaluated" in text
+
+
+def test_provenance_section_has_one_row_per_variant_in_table_order():
+    from umxmr.provenance import TABLE_COLUMNS
+
+    df = scores()
+    summary = summarize(df)
+    for column in TABLE_COLUMNS:
+        summary[column] = summary["variant"].astype(str) + f":{column}"
+    sections = summary_sections(summary, paired_comparison(df, "umx-mr-0"), ["umx-mr-0", "mr"], ORACLE, "demo")
+    text = to_markdown(sections)
+    assert "## Provenance" in text
+    lines = text.splitlines()
+    header = lines.index("| variant | " + " | ".join(TABLE_COLUMNS) + " |")
+    rows = lines[header + 2 : header + 5]
+    assert [r.split(" | ")[0] for r in rows] == [f"| {ORACLE}", "| umx-mr-0", "| mr"]
+    assert rows[1] == "| umx-mr-0 | " + " | ".join(f"umx-mr-0:{c}" for c in TABLE_COLUMNS) + " |"

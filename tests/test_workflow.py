@@ -133,14 +133,25 @@ def test_museval_scores_summary_and_plot(finished_run):
     museval_json = json.loads((finished_run / f"results/umx-mr-0/museval/{tracks[0]}.json").read_text())
     assert {t["name"] for t in museval_json["targets"]} == set(TARGETS)
     assert set(museval_json["targets"][0]["frames"][0]["metrics"]) == {"SDR", "SIR", "SAR", "ISR"}
+    # what produced the estimates: the run, the device, each model's seed, the Wiener settings
+    record = museval_json["provenance"]
+    assert record["device"] == "cpu" and record["seed"] == dict.fromkeys(TARGETS, 42)
+    assert (record["niter"], record["residual"], record["wiener_win_len"]) == (1, False, 300)
+    assert len(record["config_hash"]) == 12 and record["commit"]
+    assert all(record["versions"][p] != "absent" for p in ("torch", "numpy", "museval", "norbert", "musdb"))
+    oracle_json = json.loads((finished_run / f"results/oracle-phasemix/museval/{tracks[0]}.json").read_text())
+    assert oracle_json["provenance"]["seed"] is None and oracle_json["provenance"]["niter"] == 0
     scores = pd.read_csv(finished_run / "results/scores.csv")
     assert set(scores.columns) >= {"variant", "target", "track", "metric", "score"}
     # umx-mr-0 and the oracle pseudo-variant, 4 targets, 2 tracks, 4 metrics
     assert list(pd.unique(scores["variant"])) == ["umx-mr-0", "oracle (phase-mix 4096)"]
     assert len(scores) == 2 * 4 * 2 * 4 and scores["score"].notna().all()
     assert np.isfinite(scores["score"]).all()
-    summary = pd.read_csv(finished_run / "results/summary.csv")
+    summary = pd.read_csv(finished_run / "results/summary.csv", dtype=str)
     assert len(summary) == 2 * 4 * 4
+    assert set(summary.loc[summary.variant == "umx-mr-0", "seed"]) == {"42"}
+    assert set(summary["commit"]) == {record["commit"]} and set(summary["museval"]) == {record["versions"]["museval"]}
+    summary["score"] = summary["score"].astype(float)
     sdr = summary[summary.metric == "SDR"].pivot(index="target", columns="variant", values="score")
     assert (sdr["oracle (phase-mix 4096)"] > sdr["umx-mr-0"]).all()  # the upper reference
     for name in ["boxplot.pdf", *(f"boxplot_{m}.pdf" for m in ("SDR", "SIR", "SAR", "ISR"))]:
@@ -158,6 +169,22 @@ def test_comparison_and_summary_tables(finished_run):
     summary_md = (finished_run / "results/summary.md").read_text()
     assert "| oracle (phase-mix 4096) (upper reference) |" in summary_md
     assert "| X-UMX | 6.79 | 6.46 | 5.35 | 4.55 | 50 | published, not re-run here |" in summary_md
+    provenance = summary_md[summary_md.index("## Provenance") :].splitlines()
+    row = next(line for line in provenance if line.startswith("| umx-mr-0 |")).split(" | ")
+    assert row[3:7] == ["cpu", "42", "1", "False"]  # device, seed, niter, residual
+
+
+@pytest.mark.workflow
+def test_oracle_search_files_and_their_provenance(finished_run):
+    search = pd.read_csv(finished_run / "results/oracle/search_42.csv")
+    assert list(search.columns) == ["window", "hop", "draws", *TARGETS, "total"] and search["draws"].sum() == 4
+    assert (search["hop"] == search["window"] - search["window"] // 4).all()
+    best = json.loads((finished_run / "results/oracle/best.json").read_text())
+    assert best["single"]["window"] in set(search["window"]) and set(best["per_target"]) == set(TARGETS)
+    record = best["provenance"]
+    assert record["seed"] == [42] and record["device"] == "cpu" and len(record["config_hash"]) == 12
+    assert record["versions"]["numpy"] != "absent"
+    assert (finished_run / "results/oracle/sdr_vs_window.pdf").read_bytes().startswith(b"%PDF")
 
 
 @pytest.mark.workflow
@@ -165,7 +192,7 @@ def test_report_builds_with_plots_tables_curves_and_config(finished_run):
     result = snakemake(finished_run, "--report", "results/report.html")
     assert result.returncode == 0, result.stderr[-3000:]
     report = (finished_run / "results/report.html").read_text()
-    for name in ("boxplot_SDR.svg", "boxplot_ISR.svg", "summary.html", "scores.csv", "training_curves.svg", "config.html"):
+    for name in ("boxplot_SDR.svg", "boxplot_ISR.svg", "summary.html", "scores.csv", "training_curves.svg", "seed_spread.svg", "config.html"):
         assert name in report
-    for caption in ("upper reference", "Wilcoxon", "Training (dashed)", "resolved", "phase-mix oracle"):
+    for caption in ("upper reference", "Wilcoxon", "Training (dashed)", "ringed", "resolved", "phase-mix oracle"):
         assert caption in report

@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["load_track_scores", "summarize"]
+from umxmr.provenance import TABLE_COLUMNS, provenance_row
+
+__all__ = ["load_provenance", "load_track_scores", "summarize"]
 
 METRICS = ("SDR", "SIR", "SAR", "ISR")
 SCORE_COLUMNS = ["variant", "target", "track", "metric", "score"]
@@ -110,3 +112,21 @@ def summarize(scores: pd.DataFrame) -> pd.DataFrame:
     out = grouped.median().to_frame("score")
     out["n_tracks"] = grouped.count().astype(np.int64)
     return out.reset_index()[[*keys, "score", "n_tracks"]]
+
+
+def load_provenance(json_paths: Mapping[str, Sequence[Path]]) -> pd.DataFrame:
+    """One row per variant from the ``provenance`` records of its track JSONs (none: "–").
+
+    Columns: variant, then :data:`umxmr.provenance.TABLE_COLUMNS`; a field that differs
+    between a variant's tracks lists every value.
+    """
+    rows = []
+    for variant, paths in json_paths.items():
+        records = []
+        for path in map(Path, paths):
+            with open(path, encoding="utf-8") as f:
+                records.append(json.load(f).get("provenance", {}))
+        rows.append({"variant": variant, **provenance_row(records)})
+    table = pd.DataFrame(rows, columns=["variant", *TABLE_COLUMNS])
+    table["variant"] = pd.Categorical(table["variant"], categories=list(json_paths))
+    return table

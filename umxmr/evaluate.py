@@ -21,7 +21,7 @@ from __future__ import annotations
 import types
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -220,10 +220,12 @@ def evaluate_track_dirs(
     hop: float = 1.0,
     reference_files: Mapping[str, str] | None = None,
     workers: int = 1,
+    provenance: Mapping[str, Any] | None = None,
 ) -> None:
     """Evaluate ``<estimate_dir>/<target>.wav`` against ``<reference_dir>/<target>.wav``
     (or the file `reference_files` names for the target, as a trackfolder dataset's)
-    for each target (in the given order) and write museval's JSON to ``out_json``.
+    for each target (in the given order) and write museval's JSON to ``out_json``,
+    with `provenance` (what produced the estimates) under the key ``provenance``.
 
     Files are read as float64 (as musdb does). All files must share one sample rate
     and shape. ``out_json`` is written atomically: it is only created (or replaced)
@@ -267,4 +269,6 @@ def evaluate_track_dirs(
         raise ValueError("no targets given")
 
     scores = evaluate_track(references, estimates, track_name, first[1], win=win, hop=hop, workers=workers)
+    if provenance is not None:
+        scores.scores["provenance"] = dict(provenance)  # museval's schema allows extra keys
     write_text(Path(out_json), scores.json)

@@ -19,6 +19,9 @@ from umxmr.audio import read_audio, write_audio
 from umxmr.data.layout import load_manifest
 from umxmr.transforms import ISTFT, STFT
 
+# the oracle's "separation settings" for the provenance tables: no Wiener/EM, no residual
+ORACLE_SEPARATION = {"niter": 0, "residual": False, "wiener_win_len": None, "softmask": False}
+
 
 def phase_mix(mixture: np.ndarray, sources: Mapping[str, np.ndarray], n_fft: int = 4096, hop: int = 1024) -> dict[str, np.ndarray]:
     """`{target: (nb_timesteps, nb_channels)}`: |STFT(source)| · exp(i∠STFT(mixture)), inverted."""

@@ -8,6 +8,7 @@ inside context managers only).
 from __future__ import annotations
 
 import contextlib
+import json
 import warnings
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pandas as pd
 
 from umxmr.atomic import atomic_path
 
-__all__ = ["sdr_boxplot", "training_curves", "oracle_sdr_plot", "target_order", "TARGET_ORDER"]
+__all__ = ["sdr_boxplot", "training_curves", "seed_spread", "load_model_summaries", "oracle_sdr_plot", "target_order", "TARGET_ORDER"]
 
 TARGET_ORDER = ("vocals", "drums", "bass", "other")
 
@@ -148,6 +149,14 @@ def sdr_boxplot(scores: pd.DataFrame, out_pdf: Path, metric: str = "SDR") -> Non
         _save(_draw_boxplot(scores, metric), out_pdf)
 
 
+def load_model_summaries(paths: list[Path]) -> dict[str, dict[str, dict]]:
+    """variant -> target -> summary JSON, from paths `results/{variant}/{target}.json`."""
+    summaries: dict[str, dict[str, dict]] = {}
+    for path in map(Path, paths):
+        summaries.setdefault(path.parent.name, {})[path.stem] = json.loads(path.read_text())
+    return summaries
+
+
 def training_curves(histories: dict[str, dict[str, dict]], out: Path) -> None:
     """Training and validation loss per epoch: one panel per target, one colour per variant.
 
@@ -184,6 +193,50 @@ def training_curves(histories: dict[str, dict[str, dict]], out: Path) -> None:
                 entries.setdefault(label, handle)
         fig.legend(entries.values(), entries.keys(), loc="outside right upper", frameon=False, fontsize="small")
         _save(fig, out)
+
+
+def _draw_seed_spread(summaries: dict[str, dict[str, dict]]):
+    import seaborn as sns
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows = [
+        {"variant": variant, "target": target, "seed": seed, "loss": loss, "selected": seed == str(summary["selected_seed"])}
+        for variant, targets in summaries.items()
+        for target, summary in targets.items()
+        for seed, loss in summary["seed_best_losses"].items()
+    ]
+    if not rows:
+        raise ValueError("no trained models to plot")
+    frame = pd.DataFrame(rows)
+    variants = list(summaries)
+    targets = target_order(frame["target"])
+    colours = _palette(variants)
+    fig = Figure(figsize=(max(3.2, 0.9 * len(variants) + 1.2) * len(targets), 3.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(targets), squeeze=False)[0]
+    for ax, target in zip(axes, targets):
+        part = frame[frame["target"] == target]
+        sns.stripplot(data=part, x="variant", y="loss", hue="variant", order=variants, palette=colours, jitter=0.12, size=6, legend=False, ax=ax)
+        chosen = part[part["selected"]]
+        ax.scatter([variants.index(v) for v in chosen["variant"]], chosen["loss"], s=160, facecolors="none", edgecolors="black", linewidths=1.2, label="selected seed")
+        seeds = part.groupby("variant")["seed"].count()
+        ax.set_title(f"{target} (seeds per model: {', '.join(map(str, sorted(set(seeds))))})")
+        ax.set_xlabel("")
+        ax.tick_params(axis="x", labelrotation=30)
+    axes[0].set_ylabel("best validation loss (MSE)")
+    axes[-1].legend(loc="upper right", frameon=False, fontsize="small")
+    return fig
+
+
+def seed_spread(summaries: dict[str, dict[str, dict]], out: Path) -> None:
+    """Best validation loss of every seed, one panel per target, the selected seed ringed.
+
+    How much a variant's result owes to its seed (the published umxhq weights were the best
+    of 4 seeds per target). ``summaries``: variant -> target -> the selected model's JSON
+    (``seed_best_losses``, ``selected_seed``)."""
+    with _plot_style():
+        _save(_draw_seed_spread(summaries), out)
 
 
 def oracle_sdr_plot(searches: dict[str, pd.DataFrame], best: dict, out_pdf: Path) -> None:

@@ -232,8 +232,11 @@ def separate_track_files(
     summaries: Sequence[Path],
     weights: Sequence[Path],
     outputs: Sequence[Path],
-) -> None:
-    """Separate test track `track` of the manifest; write one WAV per target (same order as the models)."""
+) -> str:
+    """Separate test track `track` of the manifest; write one WAV per target (same order as the models).
+
+    Returns the device it ran on, for the provenance record.
+    """
     conf = json.loads(Path(separator).read_text())
     device = pick_device(conf.get("device", "auto"))
     tracks = {t.name: t for t in load_manifest(manifest)["test"]}
@@ -270,3 +273,4 @@ def separate_track_files(
         )
     for target, path in zip(conf["targets"], outputs):
         write_audio(path, estimates[target], int(conf["sample_rate"]))
+    return str(device)

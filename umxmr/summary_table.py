@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from umxmr.plots import target_order
+from umxmr.provenance import TABLE_COLUMNS
 
 __all__ = ["PUBLISHED_SDR", "summary_sections", "to_markdown", "to_html"]
 
@@ -82,7 +83,24 @@ def summary_sections(
             for r in comparison.itertuples()
         ]
         paired.notes = ["Δ = variant − baseline per track; two-sided Wilcoxon signed-rank test (scipy)."]
-    return [scores, paired]
+    return [scores, paired, _provenance_section(summary, ordered)]
+
+
+def _provenance_section(summary: pd.DataFrame, ordered: Sequence[str]) -> Section:
+    """What produced each row: from the provenance columns of ``summary`` (one value per variant)."""
+    section = Section("Provenance", "What produced each variant's estimates, from the score JSONs.")
+    if not set(TABLE_COLUMNS) <= set(summary.columns):
+        section.intro = "The summary has no provenance columns (score JSONs written before they were recorded)."
+        return section
+    per_variant = summary.assign(variant=summary["variant"].astype(str)).drop_duplicates("variant").set_index("variant")
+    section.header = ["variant", *TABLE_COLUMNS]
+    section.rows = [[variant, *(str(per_variant.loc[variant, c]) for c in TABLE_COLUMNS)] for variant in ordered]
+    section.notes = [
+        "seed: the selected seed of each target model (one number when all targets share it); "
+        "niter / residual / wiener_win_len: the Wiener/EM settings of the separation; "
+        "a field that differs between a variant's tracks lists every value, separated by |."
+    ]
+    return section
 
 
 def to_markdown(sections: Sequence[Section]) -> str:

@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import random
+import signal
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -97,6 +98,8 @@ class History:
     valid_loss: list[float] = field(default_factory=list)
     train_time: list[float] = field(default_factory=list)
     best_epoch: int = 0
+    # each stop signal that ended a job: {"signal", "epoch", "batch" (None: at the epoch's end)}
+    interruptions: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -201,6 +204,11 @@ def _check_finite(loss: float, what: str, target: str, epoch: int, checkpoint: P
         )
 
 
+def _interruption(stop: StopRequest, epoch: int, batch: int | None) -> dict[str, Any]:
+    """The record of a stop, kept in the checkpoint and the summary's provenance."""
+    return {"signal": signal.Signals(stop.signal).name, "epoch": epoch, "batch": batch}
+
+
 def train_epoch(run: Run, data, epoch: int, cfg, device, frontend, stop: StopRequest, save) -> float:
     """One epoch of Adam steps from `run.progress` on; mean batch loss.
 
@@ -229,6 +237,7 @@ def train_epoch(run: Run, data, epoch: int, cfg, device, frontend, stop: StopReq
         progress.loss_sum += loss.item()
         if stop and progress.batches < len(batches):
             progress.seconds += time.time() - started
+            run.history.interruptions.append(_interruption(stop, epoch, progress.batches))
             save()
             raise Interrupted(
                 f"{data.target}: stopped by signal {stop.signal} after batch {progress.batches}/{len(batches)} of "
@@ -366,10 +375,13 @@ def _train_on(
             run.progress.seconds += time.time() - started
             _check_finite(valid_loss, "valid", target, epoch, checkpoint)
             stopped = _finish_epoch(run, epoch, train_loss, valid_loss, cfg)
+            interrupted = stop and epoch < cfg["epochs"] and not stopped
+            if interrupted:
+                run.history.interruptions.append(_interruption(stop, epoch, None))
             save()
             if stopped:
                 log.info("early stopping after epoch %d: no improvement for %d epochs", epoch, run.stopper.patience)
-            if stop and epoch < cfg["epochs"] and not stopped:
+            if interrupted:
                 raise Interrupted(f"{target}: stopped by signal {stop.signal} after epoch {epoch}; run the job again to resume")
 
     return _write_outputs(run, settings, target, device, recipe, provenance, out_pth, out_json)
@@ -388,7 +400,13 @@ def _write_outputs(run: Run, settings, target, device, recipe, provenance, out_p
         "train_time_history": history.train_time,
         "num_bad_epochs": run.stopper.num_bad_epochs,
         "commit": (provenance or {}).get("commit"),
-        "provenance": {**(provenance or {}), "device": str(device), "recipe": recipe, "seed": settings["train"]["seed"]},
+        "provenance": {
+            **(provenance or {}),
+            "device": str(device),
+            "recipe": recipe,
+            "seed": settings["train"]["seed"],
+            "interruptions": history.interruptions,
+        },
     }
     with atomic_path(out_pth) as tmp:
         torch.save(run.best_state, tmp)

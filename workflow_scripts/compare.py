@@ -8,6 +8,7 @@ import pandas as pd
 
 from umxmr.atomic import atomic_path, write_text
 from umxmr.compare import paired_comparison
+from umxmr.provenance import TABLE_COLUMNS
 from umxmr.summary_table import summary_sections, to_html, to_markdown
 
 scores = pd.read_csv(snakemake.input.scores)
@@ -15,7 +16,7 @@ comparison = paired_comparison(scores, snakemake.params.baseline)
 with atomic_path(Path(snakemake.output.comparison)) as tmp:
     comparison.to_csv(tmp, index=False)
 sections = summary_sections(
-    pd.read_csv(snakemake.input.summary),
+    pd.read_csv(snakemake.input.summary, dtype=dict.fromkeys(TABLE_COLUMNS, str)),  # hashes stay text
     comparison,
     snakemake.params.variants,
     snakemake.params.oracle,

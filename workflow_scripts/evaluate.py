@@ -2,12 +2,14 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
+import json
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
 from umxmr.data.layout import load_manifest
 from umxmr.evaluate import evaluate_track_dirs
+from umxmr.provenance import with_current_versions
 
 # one BLAS thread per process, `threads` processes: free BLAS threads under parallel
 # jobs made museval ~30x slower on a shared machine
@@ -24,4 +26,5 @@ evaluate_track_dirs(
     hop=snakemake.params.hop,
     reference_files=tracks[track].files,
     workers=snakemake.threads,
+    provenance=with_current_versions(json.loads(Path(snakemake.input.provenance).read_text())),
 )

@@ -1,8 +1,9 @@
 import sys
-
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
-
 from pathlib import Path
+
+# a resumed training appends to the log of the attempt it continues (interruption included)
+resuming = Path(snakemake.params.checkpoint).exists()
+sys.stderr = open(snakemake.log[0], "a" if resuming else "w", buffering=1)
 
 import torch
 
