@@ -20,10 +20,9 @@ import torch
 from umxmr.data.dataset import ExcerptDataset
 from umxmr.data.demo import generate_demo
 from umxmr.data.layout import scan_musdb_layout
-from umxmr.models import build_model
+from umxmr.models import build_frontend, build_model
 from umxmr.settings import PUBLISHED_DEFAULTS, deep_merge
 from umxmr.train import _batch_loss, epoch_batches
-from umxmr.transforms import STFT
 
 
 def loader(data, batches, workers: int, pin: bool):
@@ -40,13 +39,13 @@ def run(data, batches, workers: int, device: torch.device, train: bool) -> float
     torch.manual_seed(0)
     model = build_model(settings, 44100.0).to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    stft = STFT(4096, 1024).to(device)
+    frontend = build_frontend(settings, 44100.0, center=False).to(device)  # as train.py
     count = 0
     start = time.perf_counter()
     for x, y in loader(data, batches, workers, pin):
         x, y = x.to(device, non_blocking=pin), y.to(device, non_blocking=pin)
         if train:
-            loss = _batch_loss(model, stft, x, y)
+            loss = _batch_loss(model, frontend, x, y)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
