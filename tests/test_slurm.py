@@ -144,15 +144,30 @@ def test_the_profile_asks_slurm_to_signal_training_before_its_time_limit():
     assert 0 < seconds < 60 * train["runtime"]
 
 
-# scancel: SIGTERM, as at preemption; USR1: what --signal=USR1@300 sends ahead of the time limit
-@pytest.mark.parametrize("stop", [["scancel"], ["scancel", "--signal=USR1"]], ids=["scancel", "usr1"])
-def test_stopped_training_is_retried_and_resumes_from_its_checkpoint(slurm, tmp_path, stop):
+STOP_TARGET = "results/umx-mr-0/vocals.json"
+
+
+def stop_config() -> dict:
+    """The tiny test config with a training long enough to be stopped mid-run."""
     config = yaml.safe_load((ROOT / ".test" / "config.yaml").read_text())
     config["demo"]["overrides"]["train"].update(epochs=10, samples_per_track=4)
-    target = "results/umx-mr-0/vocals.json"
-    for run_dir in ("slurm", "local"):
-        (tmp_path / run_dir).mkdir()
-    workdir = workdir_with_config(tmp_path / "slurm", config)
+    return config
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_local(tmp_path_factory) -> dict:
+    """The same training run locally without interruption: its summary JSON."""
+    local = workdir_with_config(tmp_path_factory.mktemp("local"), stop_config())
+    result = snakemake(local, STOP_TARGET)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return json.loads((local / STOP_TARGET).read_text())
+
+
+# scancel: SIGTERM, as at preemption; USR1: what --signal=USR1@300 sends ahead of the time limit
+@pytest.mark.parametrize("stop", [["scancel"], ["scancel", "--signal=USR1"]], ids=["scancel", "usr1"])
+def test_stopped_training_is_retried_and_resumes_from_its_checkpoint(slurm, tmp_path, stop, uninterrupted_local):
+    target = STOP_TARGET
+    workdir = workdir_with_config(tmp_path, stop_config())
     checkpoint = workdir / "resume/umx-mr-0/seeds/42/vocals.chkpnt"
     log = workdir / "snakemake.out"
     with log.open("w") as out:
@@ -189,9 +204,6 @@ def test_stopped_training_is_retried_and_resumes_from_its_checkpoint(slurm, tmp_
     resumed = re.search(r"resuming vocals from \S+ after epoch (\d+)", train_log)
     assert resumed and epoch <= int(resumed[1]) < 10, train_log
     # the interrupted run ends where an uninterrupted local one does
-    local = workdir_with_config(tmp_path / "local", config)
-    result = snakemake(local, target)
-    assert result.returncode == 0, result.stderr[-5000:]
-    summary, reference = (json.loads((run_dir / target).read_text()) for run_dir in (workdir, local))
+    summary = json.loads((workdir / target).read_text())
     assert summary["epochs_trained"] > int(resumed[1])  # it went on after resuming
-    assert_same_training(summary, reference)
+    assert_same_training(summary, uninterrupted_local)

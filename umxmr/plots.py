@@ -223,9 +223,11 @@ def _draw_seed_spread(summaries: dict[str, dict[str, dict]]):
         seeds = part.groupby("variant")["seed"].count()
         ax.set_title(f"{target} (seeds per model: {', '.join(map(str, sorted(set(seeds))))})")
         ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.set_xlim(-0.5, len(variants) - 0.5)
         ax.tick_params(axis="x", labelrotation=30)
     axes[0].set_ylabel("best validation loss (MSE)")
-    axes[-1].legend(loc="upper right", frameon=False, fontsize="small")
+    fig.legend(*axes[-1].get_legend_handles_labels(), loc="outside right upper", frameon=False, fontsize="small")
     return fig
 
 

@@ -47,15 +47,12 @@ def provenance(config: Mapping[str, Any], repo: Path) -> dict[str, Any]:
     return {"config_hash": settings_hash(config), "commit": git_commit(repo), "versions": versions()}
 
 
-WIENER_KEYS = ("niter", "residual", "wiener_win_len", "softmask")
-
-
-def separation_provenance(run: Mapping[str, Any], device: str, separator: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def separation_provenance(run: Mapping[str, Any], device: str, wiener: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """The record of one separated track: the run's `provenance`, the device, each target
     model's seed (`models`: target -> its summary JSON; empty for the oracle) and the
-    Wiener/EM settings of `separator` (separator.json)."""
+    Wiener/EM settings the separation applied (`umxmr.separate.wiener_settings`)."""
     seeds = {target: summary.get("selected_seed", summary.get("provenance", {}).get("seed")) for target, summary in models.items()}
-    return {**run, "device": device, "seed": seeds or None, **{key: separator.get(key) for key in WIENER_KEYS}}
+    return {**run, "device": device, "seed": seeds or None, **wiener}
 
 
 def with_current_versions(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,7 +66,7 @@ def with_current_versions(record: Mapping[str, Any]) -> dict[str, Any]:
     return {**record, "versions": merged}
 
 
-TABLE_COLUMNS = ("commit", "config_hash", "device", "seed", *WIENER_KEYS[:3], "torch", "numpy", "museval", "norbert", "musdb")
+TABLE_COLUMNS = ("commit", "config_hash", "device", "seed", "niter", "residual", "wiener_win_len", "torch", "numpy", "museval", "norbert", "musdb")
 
 
 def _cell(value: Any) -> str:

@@ -225,6 +225,17 @@ def separator_config(
     }
 
 
+def wiener_settings(separator: Mapping[str, Any]) -> dict[str, Any]:
+    """The Wiener/EM settings a separator.json applies, as recorded in the provenance.
+
+    Per-target STFTs in `own` mode use no joint filter: each target is its magnitude with
+    its own STFT's mixture phase (niter 0, no soft mask, no residual), whatever the config says.
+    """
+    if separator.get("per_target_stft") == "own":
+        return {"niter": 0, "softmask": False, "residual": False, "wiener_win_len": separator["wiener_win_len"]}
+    return {key: separator[key] for key in ("niter", "softmask", "residual", "wiener_win_len")}
+
+
 def separate_track_files(
     track: str,
     manifest: Path,
@@ -245,8 +256,7 @@ def separate_track_files(
         target: load_target_model(summary, weight, conf["sample_rate"], device)
         for target, summary, weight in zip(conf["targets"], summaries, weights)
     }
-    # the Wiener/EM settings of separator.json, the same for both paths
-    wiener = {key: conf[key] for key in ("niter", "softmask", "residual", "wiener_win_len")}
+    wiener = wiener_settings(conf)
     if "target_stft" in conf:
         stfts = conf["target_stft"]
         estimates = separate_per_target_stft(

@@ -10,7 +10,7 @@ import torch
 from umxmr.atomic import write_text
 from umxmr.logs import setup_logging
 from umxmr.provenance import provenance, separation_provenance
-from umxmr.separate import separate_track_files
+from umxmr.separate import separate_track_files, wiener_settings
 
 setup_logging()
 torch.set_num_threads(snakemake.threads)
@@ -25,5 +25,5 @@ device = separate_track_files(
 separator = json.loads(Path(snakemake.input.separator).read_text())
 models = {t: json.loads(Path(p).read_text()) for t, p in zip(separator["targets"], snakemake.input.summaries)}
 run = provenance(snakemake.config, Path(snakemake.scriptdir).parent)
-record = separation_provenance(run, device, separator, models)
+record = separation_provenance(run, device, wiener_settings(separator), models)
 write_text(Path(snakemake.output.provenance), json.dumps(record, indent=2, sort_keys=True) + "\n")
