@@ -168,6 +168,9 @@ def uninterrupted_local(tmp_path_factory) -> dict:
 def test_stopped_training_is_retried_and_resumes_from_its_checkpoint(slurm, tmp_path, stop, uninterrupted_local):
     target = STOP_TARGET
     workdir = workdir_with_config(tmp_path, stop_config())
+    # the data and statistics locally: only the training and its seed selection go to SLURM
+    prepared = snakemake(workdir, target, "--omit-from", "train")
+    assert prepared.returncode == 0, prepared.stderr[-3000:]
     checkpoint = workdir / "resume/umx-mr-0/seeds/42/vocals.chkpnt"
     log = workdir / "snakemake.out"
     with log.open("w") as out:
