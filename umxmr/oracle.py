@@ -159,11 +159,12 @@ class OracleTrack:
 
     def __init__(self, sources: np.ndarray, max_window: int):
         """`sources`: `(nb_sources, nb_channels, nb_timesteps)`."""
+        sources = sources.astype(np.float32, copy=False)
         self.length = sources.shape[-1]
         self.max_window = max_window
         self.margin = 2 * max_window  # ≥ window // 2 + hop: the padding of every window
-        self.audio = np.pad(sources.astype(np.float32, copy=False), [(0, 0), (0, 0), (self.margin, self.margin)])
-        self.energy = _energies(sources.astype(np.float32, copy=False))
+        self.audio = np.pad(sources, [(0, 0), (0, 0), (self.margin, self.margin)])
+        self.energy = _energies(sources)
 
     def phase_mix_sdrs(self, window: int, block: int = BLOCK_SAMPLES) -> np.ndarray:
         """Global SDR of the phase-mix oracle per source, streamed over blocks of frames.

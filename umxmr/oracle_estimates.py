@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from umxmr.audio import read_audio, write_audio
 from umxmr.data.layout import load_manifest
+from umxmr.provenance import write_separation_provenance
 from umxmr.transforms import ISTFT, STFT
 
 # the oracle's "separation settings" for the provenance tables: no Wiener/EM, no residual
@@ -42,8 +44,18 @@ def phase_mix(mixture: np.ndarray, sources: Mapping[str, np.ndarray], n_fft: int
     return {n: estimates[k, :, :length].T for k, n in enumerate(names)}
 
 
-def phase_mix_track_files(track: str, manifest: Path, targets: Sequence[str], outputs: Sequence[Path], n_fft: int = 4096, hop: int = 1024) -> None:
-    """Write the phase-mix oracle of test track `track` as one WAV per target."""
+def phase_mix_track_files(
+    track: str,
+    manifest: Path,
+    targets: Sequence[str],
+    outputs: Sequence[Path],
+    provenance_out: Path,
+    run: Mapping[str, Any],
+    n_fft: int = 4096,
+    hop: int = 1024,
+) -> None:
+    """Write the phase-mix oracle of test track `track` as one WAV per target, and to
+    `provenance_out` the record of what produced them (`run`: the run's provenance)."""
     tracks = {t.name: t for t in load_manifest(Path(manifest))["test"]}
     if track not in tracks:
         raise ValueError(f"track {track!r} is not a test track of {manifest}")
@@ -53,3 +65,4 @@ def phase_mix_track_files(track: str, manifest: Path, targets: Sequence[str], ou
     estimates = phase_mix(mixture, sources, n_fft, hop)
     for target, path in zip(targets, outputs):
         write_audio(Path(path), estimates[target], info.rate)
+    write_separation_provenance(provenance_out, run, "cpu", ORACLE_SEPARATION, {})  # torch on the CPU, float64

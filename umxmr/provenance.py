@@ -7,12 +7,14 @@ search), and the summary tables carry one row of it per variant.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from umxmr.atomic import write_text
 from umxmr.settings import settings_hash
 
 PACKAGES = ("torch", "numpy", "scipy", "museval", "norbert", "musdb", "soundfile")
@@ -51,8 +53,13 @@ def separation_provenance(run: Mapping[str, Any], device: str, wiener: Mapping[s
     """The record of one separated track: the run's `provenance`, the device, each target
     model's seed (`models`: target -> its summary JSON; empty for the oracle) and the
     Wiener/EM settings the separation applied (`umxmr.separate.wiener_settings`)."""
-    seeds = {target: summary.get("selected_seed", summary.get("provenance", {}).get("seed")) for target, summary in models.items()}
+    seeds = {target: summary["selected_seed"] for target, summary in models.items()}
     return {**run, "device": device, "seed": seeds or None, **wiener}
+
+
+def write_separation_provenance(path: Path, run: Mapping[str, Any], device: str, wiener: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]]) -> None:
+    """`separation_provenance` as the `provenance.json` beside a track's estimates, atomically."""
+    write_text(Path(path), json.dumps(separation_provenance(run, device, wiener, models), indent=2, sort_keys=True) + "\n")
 
 
 def with_current_versions(record: Mapping[str, Any]) -> dict[str, Any]:

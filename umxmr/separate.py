@@ -25,6 +25,7 @@ from umxmr.data.layout import load_manifest
 from umxmr.device import pick_device
 from umxmr.models import Frontend, build_frontend, build_model
 from umxmr.models.frontends import StftFrontend
+from umxmr.provenance import write_separation_provenance
 from umxmr.settings import PUBLISHED_DEFAULTS
 from umxmr.transforms import ISTFT, STFT, magnitude
 
@@ -243,11 +244,11 @@ def separate_track_files(
     summaries: Sequence[Path],
     weights: Sequence[Path],
     outputs: Sequence[Path],
-) -> str:
-    """Separate test track `track` of the manifest; write one WAV per target (same order as the models).
-
-    Returns the device it ran on, for the provenance record.
-    """
+    provenance_out: Path,
+    run: Mapping[str, Any],
+) -> None:
+    """Separate test track `track` of the manifest; write one WAV per target (same order as the
+    models) and, to `provenance_out`, the record of what produced them (`run`: the run's provenance)."""
     conf = json.loads(Path(separator).read_text())
     device = pick_device(conf.get("device", "auto"))
     tracks = {t.name: t for t in load_manifest(manifest)["test"]}
@@ -283,4 +284,5 @@ def separate_track_files(
         )
     for target, path in zip(conf["targets"], outputs):
         write_audio(path, estimates[target], int(conf["sample_rate"]))
-    return str(device)
+    models = {target: json.loads(Path(summary).read_text()) for target, summary in zip(conf["targets"], summaries)}
+    write_separation_provenance(provenance_out, run, str(device), wiener, models)

@@ -2,14 +2,12 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-import json
 from pathlib import Path
 
 import torch
 
-from umxmr.atomic import write_text
-from umxmr.oracle_estimates import ORACLE_SEPARATION, phase_mix_track_files
-from umxmr.provenance import provenance, separation_provenance
+from umxmr.oracle_estimates import phase_mix_track_files
+from umxmr.provenance import provenance
 
 torch.set_num_threads(snakemake.threads)
 phase_mix_track_files(
@@ -17,6 +15,6 @@ phase_mix_track_files(
     manifest=Path(snakemake.input.manifest),
     targets=snakemake.params.targets,
     outputs=[Path(p) for p in snakemake.output.estimates],
+    provenance_out=Path(snakemake.output.provenance),
+    run=provenance(snakemake.config, Path(snakemake.scriptdir).parent),
 )
-record = separation_provenance(provenance(snakemake.config, Path(snakemake.scriptdir).parent), "cpu", ORACLE_SEPARATION, {})
-write_text(Path(snakemake.output.provenance), json.dumps(record, indent=2, sort_keys=True) + "\n")
