@@ -20,9 +20,9 @@ import torch
 from umxmr.data.dataset import ExcerptDataset
 from umxmr.data.demo import generate_demo
 from umxmr.data.layout import scan_musdb_layout
-from umxmr.models import build_frontend, build_model
+from umxmr.models.registry import build_frontend, build_model
 from umxmr.settings import PUBLISHED_DEFAULTS, deep_merge
-from umxmr.train import _batch_loss, epoch_batches
+from umxmr.training.train import _batch_loss, epoch_batches
 
 
 def loader(data, batches, workers: int, pin: bool):

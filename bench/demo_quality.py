@@ -15,8 +15,8 @@ from pathlib import Path
 
 import soundfile as sf
 
-from umxmr.aggregate import load_track_scores, summarize
-from umxmr.evaluate import evaluate_track
+from umxmr.evaluation.aggregate import load_track_scores, summarize
+from umxmr.evaluation.evaluate import evaluate_track
 
 
 def mixture_baseline(manifest: Path, targets: list[str], out_dir: Path) -> list[Path]:

@@ -19,7 +19,8 @@ from types import SimpleNamespace
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from umxmr.evaluate import _import_museval, evaluate_track
+from umxmr.evaluation.evaluate import evaluate_track
+from umxmr.evaluation.museval_import import import_museval
 
 RATE = 44100
 TARGETS = ("vocals", "drums", "bass", "other")
@@ -30,7 +31,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    museval = _import_museval()
+    museval = import_museval()
     rng = np.random.default_rng(0)
     n = int(args.seconds * RATE)
     refs = {t: 0.1 * rng.standard_normal((n, 2)) for t in TARGETS}

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from umxmr.models import build_frontend, build_model
+from umxmr.models.registry import build_frontend, build_model
 from umxmr.settings import resolve_variant
 
 VARIANTS = ["umx-mr-0", "umx-mr-4", "umx-mr-4-s2", "umx-mr-7"]

@@ -1,4 +1,4 @@
-"""Coefficients of PyPI `nsgt` 0.19 for the comparison with umxmr.nsgt (run in a throwaway venv).
+"""Coefficients of PyPI `nsgt` 0.19 for the comparison with umxmr.models.nsgt (run in a throwaway venv).
 
 nsgt does not build or run in the project venv (numpy 2.4), so this script runs under
 its own interpreter, with numpy < 2:

@@ -1,4 +1,4 @@
-"""umxmr.nsgt against PyPI nsgt 0.19: coefficient error and reconstruction SDR of both.
+"""umxmr.models.nsgt against PyPI nsgt 0.19: coefficient error and reconstruction SDR of both.
 
 nsgt runs in its own venv (see bench/nsgt_reference.py for how to make it):
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from umxmr.nsgt import NSGT
+from umxmr.models.nsgt import NSGT
 
 CASES = [  # length, fmin, fmax, bands per octave
     (512, 200.0, 21000.0, 2),

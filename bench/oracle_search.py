@@ -1,7 +1,7 @@
 """Cost of the phase-mix oracle search per (track-second × window), and the grid on MUSDB18-HQ valid.
 
 Runs, on the same synthetic tracks: the pipeline's search as the workflow runs it
-(umxmr.oracle.evaluate_windows, `--jobs` processes) over the whole 254-window grid, so the
+(umxmr.oracle.search.evaluate_windows, `--jobs` processes) over the whole 254-window grid, so the
 grid time on the 14 valid tracks (~3,300 s of audio) is extrapolated in audio length only;
 then, on `--windows` windows sampled from the grid and interleaved window by window so that
 both see the same share of the machine, the search in one process and the notes' way
@@ -25,7 +25,7 @@ import scipy.signal
 import soundfile as sf
 
 from umxmr.data.layout import TrackInfo
-from umxmr.oracle import evaluate_windows, window_grid
+from umxmr.oracle.search import evaluate_windows, window_grid
 
 TARGETS = ["vocals", "drums", "bass", "other"]
 VALID_SECONDS = 3300.0  # the 14 MUSDB18-HQ valid tracks

@@ -29,10 +29,10 @@ if "torchaudio" not in sys.modules:
 from openunmix.model import OpenUnmix as TheirOpenUnmix  # noqa: E402
 from openunmix.transforms import ComplexNorm, TorchSTFT  # noqa: E402
 
-from umxmr.models import build_model  # noqa: E402
+from umxmr.models.registry import build_model  # noqa: E402
 from umxmr.models.openunmix import from_openunmix_state_dict  # noqa: E402
 from umxmr.settings import PUBLISHED_DEFAULTS  # noqa: E402
-from umxmr.transforms import STFT, magnitude  # noqa: E402
+from umxmr.models.transforms import STFT, magnitude  # noqa: E402
 
 
 def sync(device: torch.device) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from umxmr.audio import read_audio
+from umxmr.data.audio import read_audio
 from umxmr.data.dataset import ExcerptDataset
 from umxmr.data.layout import scan_training_only
 from umxmr.settings import PUBLISHED_DEFAULTS

@@ -35,7 +35,7 @@ rule evaluate:
         "benchmarks/evaluate/{variant}/{track}.tsv"
     conda:
         "../envs/evaluate.yaml"
-    threads: 2  # processes of umxmr.bsseval, one BLAS thread each
+    threads: 2  # processes of umxmr.evaluation.bsseval, one BLAS thread each
     resources:
         # museval's reference spectra alone take 8 x 2**ceil(log2(samples)) x 16 B (2 GB for
         # a 4-minute stereo track); the workers share them and add their own FFT buffers

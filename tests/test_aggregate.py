@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from umxmr.aggregate import load_track_scores, summarize
-from umxmr.evaluate import _import_museval, evaluate_track
+from umxmr.evaluation.aggregate import load_track_scores, summarize
+from umxmr.evaluation.evaluate import evaluate_track
+from umxmr.evaluation.museval_import import import_museval
 
 RATE = 44100
 N = int(1.5 * RATE)  # 3 frames of 0.5 s
@@ -55,7 +56,7 @@ def test_fixture_has_nan_frames(eval_dirs):
 
 
 def test_load_track_scores_matches_museval_methodstore(eval_dirs):
-    museval = _import_museval()
+    museval = import_museval()
     root, paths = eval_dirs
     ours = load_track_scores(paths)
     assert list(ours.columns) == ["variant", "target", "track", "metric", "score"]
@@ -86,7 +87,7 @@ def test_load_track_scores_matches_museval_methodstore(eval_dirs):
 
 
 def test_single_variant_matches_evalstore(eval_dirs):
-    museval = _import_museval()
+    museval = import_museval()
     root, paths = eval_dirs
     es = museval.EvalStore()
     es.add_eval_dir(root / "umx-mr")
@@ -123,7 +124,7 @@ def test_duplicate_track_names_and_bad_json(tmp_path, eval_dirs):
 
 
 def test_load_provenance_one_row_per_variant_in_order(eval_dirs, tmp_path):
-    from umxmr.aggregate import load_provenance
+    from umxmr.evaluation.aggregate import load_provenance
 
     _, paths = eval_dirs
     stamped = []

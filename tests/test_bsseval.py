@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from umxmr import bsseval
-from umxmr.evaluate import _import_museval
+from umxmr.evaluation import bsseval
+from umxmr.evaluation.museval_import import import_museval
 
 RATE = 8000
 
@@ -24,7 +24,7 @@ def track(seed, nsrc=3, seconds=1.5, channels=2):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_identical_to_museval_evaluate(workers):
-    museval = _import_museval()
+    museval = import_museval()
     refs, ests = track(0)
     refs[1][RATE // 2 : RATE] = 0.0  # a frame where a reference is silent: NaN there
     expected = museval.evaluate(refs, ests, win=RATE // 2, hop=RATE // 4)
@@ -37,7 +37,7 @@ def test_identical_to_museval_evaluate(workers):
 
 
 def test_mono_two_sources_and_padding():
-    museval = _import_museval()
+    museval = import_museval()
     refs, ests = track(1, nsrc=2, channels=1, seconds=1.0)
     ests = [e[:-100] for e in ests]  # museval pads short estimates with zeros
     expected = museval.evaluate(refs, ests, win=RATE, hop=RATE)

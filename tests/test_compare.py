@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from scipy.stats import wilcoxon
 
-from umxmr.compare import paired_comparison
+from umxmr.evaluation.compare import paired_comparison
 
 
 def scores(n_tracks, shift, seed=0):

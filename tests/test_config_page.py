@@ -1,6 +1,6 @@
 import yaml
 
-from umxmr.config_page import config_html
+from umxmr.report.config_page import config_html
 
 
 def test_config_and_resolved_variant(repo_root):

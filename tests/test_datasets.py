@@ -190,7 +190,7 @@ def test_extra_training_tracks_join_train_only(good_tree, tmp_path):
 
 
 def test_fast_pcm16_read_gives_libsndfiles_values(tmp_path):
-    from umxmr.audio import read_audio
+    from umxmr.data.audio import read_audio
 
     audio = np.random.default_rng(1).uniform(-1, 1, (5000, 2))
     audio[0], audio[1] = -1.0, 1.0

@@ -10,8 +10,9 @@ import pytest
 import soundfile as sf
 
 from umxmr import atomic
-from umxmr import evaluate as ev
-from umxmr.evaluate import evaluate_track, evaluate_track_dirs
+from umxmr.evaluation import evaluate as ev
+from umxmr.evaluation.evaluate import evaluate_track, evaluate_track_dirs
+from umxmr.evaluation.museval_import import import_museval
 
 RATE = 44100
 METRICS = {"SDR", "SIR", "SAR", "ISR"}
@@ -36,7 +37,7 @@ def fake_musdb_track(name, refs):
 
 @pytest.fixture(scope="module")
 def museval():
-    return ev._import_museval()
+    return import_museval()
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +207,7 @@ def test_missing_ffmpeg_gives_clear_error(tmp_path, monkeypatch):
         del sys.modules[k]
     try:
         with pytest.raises(RuntimeError) as err:
-            ev._import_museval()
+            import_museval()
     finally:
         for k in [k for k in sys.modules if k.split(".")[0] in prefixes]:
             del sys.modules[k]

@@ -11,10 +11,10 @@ import pytest
 import torch
 import yaml
 
-from umxmr.models import build_frontend, build_model
-from umxmr.separate import separate
+from umxmr.models.registry import build_frontend, build_model
+from umxmr.separation.separate import separate
 from umxmr.settings import ORACLE_LABEL, resolve_variant
-from umxmr.transforms import ISTFT, STFT
+from umxmr.models.transforms import ISTFT, STFT
 from workflow_helpers import ROOT, snakemake, workdir_with_config
 
 RATE = 44100.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from umxmr.models import build_model
+from umxmr.models.registry import build_model
 from umxmr.settings import PUBLISHED_DEFAULTS, deep_merge
 
 

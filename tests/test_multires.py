@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from umxmr.models import build_frontend, build_model
+from umxmr.models.registry import build_frontend, build_model
 from umxmr.models.multires import MultiResUnmix
 from umxmr.resolutions import stft_resolutions
 from umxmr.settings import PUBLISHED_DEFAULTS, deep_merge
-from umxmr.transforms import STFT, magnitude
+from umxmr.models.transforms import STFT, magnitude
 
 RATE = 44100.0
 N_FFT, HOP = 512, 128

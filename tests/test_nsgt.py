@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from umxmr.nsgt import NSGT, CachedNSGT
+from umxmr.models.nsgt import NSGT, CachedNSGT
 
 
 def sdr(ref: np.ndarray, est: np.ndarray) -> float:

@@ -17,11 +17,11 @@ openunmix_transforms = pytest.importorskip("openunmix.transforms")
 openunmix_utils = pytest.importorskip("openunmix.utils")
 openunmix_data = pytest.importorskip("openunmix.data")
 
-from umxmr.models import build_model  # noqa: E402
+from umxmr.models.registry import build_model  # noqa: E402
 from umxmr.models.openunmix import from_openunmix_state_dict  # noqa: E402
 from umxmr.settings import PUBLISHED_DEFAULTS, deep_merge  # noqa: E402
-from umxmr.train import EarlyStopping  # noqa: E402
-from umxmr.transforms import ISTFT, STFT, bandwidth_to_max_bin, magnitude  # noqa: E402
+from umxmr.training.train import EarlyStopping  # noqa: E402
+from umxmr.models.transforms import ISTFT, STFT, bandwidth_to_max_bin, magnitude  # noqa: E402
 
 
 def small_settings(**model):
@@ -215,7 +215,7 @@ def test_published_defaults_are_open_unmix_scripts_train_values():
 
 def test_training_builds_the_published_optimiser_and_scheduler(monkeypatch, tmp_path):
     """train_target hands the published values to Adam and ReduceLROnPlateau."""
-    import umxmr.train as train
+    import umxmr.training.train as train
 
     seen = {}
 
@@ -245,10 +245,10 @@ def test_training_builds_the_published_optimiser_and_scheduler(monkeypatch, tmp_
 
 def test_statistics_equal_an_independent_standard_scaler(tmp_path):
     """dataset_statistics = StandardScaler over mono magnitudes of full mixtures, std floored."""
-    from umxmr.audio import read_audio
+    from umxmr.data.audio import read_audio
     from umxmr.data.demo import generate_demo
     from umxmr.data.layout import scan_musdb_layout
-    from umxmr.stats import dataset_statistics
+    from umxmr.training.stats import dataset_statistics
 
     root = tmp_path / "demo"
     generate_demo(root, n_train=2, n_valid=1, n_test=1, duration=2.0, seed=3)

@@ -10,7 +10,7 @@ import pytest
 import scipy.signal
 
 from umxmr.settings import oracle_stft
-from umxmr.oracle import (
+from umxmr.oracle.search import (
     BLOCK_SAMPLES,
     OracleTrack,
     best_windows,
@@ -108,7 +108,7 @@ def test_evaluate_windows_averages_tracks_and_is_the_same_in_parallel(tmp_path):
     tracks = [_track(tmp_path, f"t{i}", {t: rng.standard_normal((2, 9000)).astype(np.float32) for t in targets}) for i in range(2)]
     table = evaluate_windows(tracks, [512, 1024, 512], targets, jobs=1, progress=False)
     assert list(table["window"]) == [512, 1024] and list(table["draws"]) == [2, 1]
-    from umxmr.audio import read_audio
+    from umxmr.data.audio import read_audio
 
     per_track = [phase_mix_sdrs(np.stack([read_audio(tr.path(t)).T for t in targets]), 1024)[1] for tr in tracks]
     assert table.loc[1, "bass"] == pytest.approx(np.mean(per_track))

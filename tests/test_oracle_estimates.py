@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from umxmr.oracle_estimates import phase_mix
+from umxmr.oracle.estimates import phase_mix
 
 
 def sources(seed, n=20000):

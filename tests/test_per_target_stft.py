@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from umxmr.separate import separate_per_target_stft, separator_config
+from umxmr.separation.separate import separate_per_target_stft, separator_config
 from umxmr.settings import models_variant, target_settings, variant_separation
 from workflow_helpers import ROOT, snakemake, workdir_with_config
 

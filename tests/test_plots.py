@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from umxmr.plots import _draw_boxplot, sdr_boxplot
+from umxmr.report.plots import _draw_boxplot, sdr_boxplot
 
 TARGETS = ["other", "bass", "drums", "vocals"]  # deliberately not the plot order
 
@@ -110,7 +110,7 @@ def test_target_labels_never_touch_and_oracle_is_grey(variants):
 
 
 def test_training_curves_panels_lines_and_svg(tmp_path):
-    from umxmr.plots import training_curves
+    from umxmr.report.plots import training_curves
 
     summary = {"train_loss_history": [3.0, 2.0, 1.5], "valid_loss_history": [3.5, 2.5, 2.0]}
     histories = {"umx-mr-0": {t: summary for t in TARGETS}, "mr": {"vocals": summary}}
@@ -123,7 +123,7 @@ def test_training_curves_panels_lines_and_svg(tmp_path):
 
 
 def test_seed_spread_draws_every_seed_and_rings_the_selected_one(tmp_path):
-    from umxmr.plots import seed_spread
+    from umxmr.report.plots import seed_spread
 
     def summary(losses, selected):
         return {"seed_best_losses": losses, "selected_seed": selected}
@@ -137,7 +137,7 @@ def test_seed_spread_draws_every_seed_and_rings_the_selected_one(tmp_path):
     text = out.read_text()
     assert "<svg" in text and "best validation loss" in text and "selected seed" in text
     assert "vocals (seeds per model: 1, 3)" in text and "bass (seeds per model: 3)" in text
-    from umxmr.plots import _draw_seed_spread
+    from umxmr.report.plots import _draw_seed_spread
 
     vocals = _draw_seed_spread(summaries).axes[0]
     points, ring = vocals.collections[0], vocals.collections[-1]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from umxmr.provenance import TABLE_COLUMNS, provenance_row, separation_provenance, versions, with_current_versions
-from umxmr.separate import wiener_settings
+from umxmr.separation.separate import wiener_settings
 
 RUN = {"config_hash": "abc123def456", "commit": "c3ee1a3", "versions": {"torch": "2.13.0", "numpy": "2.3.5", "museval": "absent"}}
 SEPARATOR = {"niter": 1, "residual": False, "wiener_win_len": 300, "softmask": False, "nfft": 4096}

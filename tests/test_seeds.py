@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from umxmr.seeds import select_best_seed
+from umxmr.training.seeds import select_best_seed
 
 
 def test_lowest_validation_loss_wins_and_every_seed_is_listed(tmp_path):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from umxmr import separate as sep
+from umxmr.separation import separate as sep
 
 torch.set_num_threads(1)
 

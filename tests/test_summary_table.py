@@ -1,8 +1,8 @@
 import pandas as pd
 
-from umxmr.aggregate import summarize
-from umxmr.compare import paired_comparison
-from umxmr.summary_table import summary_sections, to_html, to_markdown
+from umxmr.evaluation.aggregate import summarize
+from umxmr.evaluation.compare import paired_comparison
+from umxmr.report.summary_table import summary_sections, to_html, to_markdown
 
 ORACLE = "oracle (phase-mix 4096)"
 

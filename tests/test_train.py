@@ -10,12 +10,12 @@ import signal
 import pytest
 import torch
 
-import umxmr.train as train
+import umxmr.training.train as train
 from umxmr.data.demo import generate_demo
 from umxmr.data.layout import scan_musdb_layout
-from umxmr.interrupt import Interrupted
+from umxmr.training.interrupt import Interrupted
 from umxmr.settings import PUBLISHED_DEFAULTS, deep_merge
-from umxmr.stats import dataset_statistics
+from umxmr.training.stats import dataset_statistics
 
 TINY = {
     "stft": {"n_fft": 1024, "hop": 256},
@@ -90,7 +90,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(data, tmp_path, monke
 
 def test_flat_loss_is_reported(caplog):
     losses = [5.0, 4.0, 3.0, 2.5, 2.0, 2.0001, 2.0002, 2.0]
-    with caplog.at_level(logging.WARNING, logger="umxmr.train"):
+    with caplog.at_level(logging.WARNING, logger="umxmr.training.train"):
         train.report_flat_loss(train.History(train_loss=losses[:4]), 4)
         assert caplog.text == ""  # 5 .. 2.5 is learning
         train.report_flat_loss(train.History(train_loss=losses), 0)
@@ -109,7 +109,7 @@ def test_epoch_batches_cover_every_sample_once_and_depend_on_the_epoch():
 
 def test_checkpoint_of_other_settings_is_ignored(data, tmp_path, caplog):
     run(data, tmp_path, settings(epochs=1))
-    with caplog.at_level(logging.WARNING, logger="umxmr.train"):
+    with caplog.at_level(logging.WARNING, logger="umxmr.training.train"):
         summary = run(data, tmp_path, settings(epochs=1, lr=0.01))
     assert "written for other settings" in caplog.text
     assert summary["epochs_trained"] == 1

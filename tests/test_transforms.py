@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from umxmr.transforms import ISTFT, STFT, bandwidth_to_max_bin, magnitude
+from umxmr.models.transforms import ISTFT, STFT, bandwidth_to_max_bin, magnitude
 
 
 def test_max_bin_matches_open_unmix_default():

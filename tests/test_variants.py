@@ -13,7 +13,7 @@ import torch
 import yaml
 from torch import nn
 
-from umxmr.models import build_model
+from umxmr.models.registry import build_model
 from umxmr.settings import PUBLISHED_DEFAULTS, deep_merge, resolve_variant
 from workflow_helpers import snakemake, workdir_with_config
 

@@ -52,7 +52,7 @@ def provenance(config: Mapping[str, Any], repo: Path) -> dict[str, Any]:
 def separation_provenance(run: Mapping[str, Any], device: str, wiener: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """The record of one separated track: the run's `provenance`, the device, each target
     model's seed (`models`: target -> its summary JSON; empty for the oracle) and the
-    Wiener/EM settings the separation applied (`umxmr.separate.wiener_settings`)."""
+    Wiener/EM settings the separation applied (`umxmr.separation.separate.wiener_settings`)."""
     seeds = {target: summary["selected_seed"] for target, summary in models.items()}
     return {**run, "device": device, "seed": seeds or None, **wiener}
 

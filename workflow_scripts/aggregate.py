@@ -4,7 +4,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from pathlib import Path
 
-from umxmr.aggregate import load_provenance, load_track_scores, summarize
+from umxmr.evaluation.aggregate import load_provenance, load_track_scores, summarize
 
 # inputs are results/{variant}/museval/{track}.json; labels: folder -> name in the tables
 labels = snakemake.params.labels

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from umxmr.plots import sdr_boxplot
+from umxmr.report.plots import sdr_boxplot
 
 scores = pd.read_csv(snakemake.input[0])
 for path in snakemake.output:

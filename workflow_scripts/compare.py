@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 
 from umxmr.atomic import atomic_path, write_text
-from umxmr.compare import paired_comparison
+from umxmr.evaluation.compare import paired_comparison
 from umxmr.provenance import TABLE_COLUMNS
-from umxmr.summary_table import summary_sections, to_html, to_markdown
+from umxmr.report.summary_table import summary_sections, to_html, to_markdown
 
 scores = pd.read_csv(snakemake.input.scores)
 comparison = paired_comparison(scores, snakemake.params.baseline)

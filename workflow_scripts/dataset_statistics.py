@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from umxmr.data.layout import load_manifest
-from umxmr.stats import dataset_statistics, save_statistics
+from umxmr.training.stats import dataset_statistics, save_statistics
 
 torch.set_num_threads(snakemake.threads)
 tracks = load_manifest(Path(snakemake.input[0]))

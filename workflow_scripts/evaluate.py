@@ -8,7 +8,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from umxmr.data.layout import load_manifest
-from umxmr.evaluate import evaluate_track_dirs
+from umxmr.evaluation.evaluate import evaluate_track_dirs
 from umxmr.provenance import with_current_versions
 
 # one BLAS thread per process, `threads` processes: free BLAS threads under parallel

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from umxmr.oracle import best_windows, write_best
+from umxmr.oracle.search import best_windows, write_best
 from umxmr.provenance import provenance
 
 searches = {Path(p).stem.removeprefix("search_"): pd.read_csv(p) for p in snakemake.input.searches}

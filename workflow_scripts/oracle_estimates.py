@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from umxmr.oracle_estimates import phase_mix_track_files
+from umxmr.oracle.estimates import phase_mix_track_files
 from umxmr.provenance import provenance
 
 torch.set_num_threads(snakemake.threads)

@@ -11,7 +11,7 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 from pathlib import Path
 
 from umxmr.data.layout import load_manifest
-from umxmr.oracle import cpu_jobs, evaluate_windows, search_windows, write_search
+from umxmr.oracle.search import cpu_jobs, evaluate_windows, search_windows, write_search
 
 table = evaluate_windows(
     load_manifest(Path(snakemake.input.manifest))["valid"],

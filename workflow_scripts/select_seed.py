@@ -4,7 +4,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from pathlib import Path
 
-from umxmr.seeds import select_best_seed
+from umxmr.training.seeds import select_best_seed
 
 select_best_seed(
     snakemake.params.seeds,

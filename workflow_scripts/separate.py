@@ -8,7 +8,7 @@ import torch
 
 from umxmr.logs import setup_logging
 from umxmr.provenance import provenance
-from umxmr.separate import separate_track_files
+from umxmr.separation.separate import separate_track_files
 
 setup_logging()
 torch.set_num_threads(snakemake.threads)

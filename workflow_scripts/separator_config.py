@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from umxmr.atomic import write_text
-from umxmr.audio import RATE
-from umxmr.separate import separator_config
+from umxmr.data.audio import RATE
+from umxmr.separation.separate import separator_config
 
 target_settings = [json.loads(Path(p).read_text())["args"] for p in snakemake.input.summaries]
 config = separator_config(target_settings[0], snakemake.params.separation, snakemake.params.targets, RATE, target_settings)

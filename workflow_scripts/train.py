@@ -11,8 +11,8 @@ from umxmr.data.layout import training_tracks
 from umxmr.logs import setup_logging
 from umxmr.provenance import provenance
 from umxmr.settings import target_settings
-from umxmr.stats import load_statistics
-from umxmr.train import train_target
+from umxmr.training.stats import load_statistics
+from umxmr.training.train import train_target
 
 setup_logging()
 torch.set_num_threads(snakemake.threads)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from umxmr.audio import read_audio
+from umxmr.data.audio import read_audio
 from umxmr.data.layout import TrackInfo
 
 SOURCES = ("vocals", "drums", "bass", "other")  # musdb's setup order

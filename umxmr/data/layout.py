@@ -25,7 +25,7 @@ import soundfile as sf
 from tqdm import tqdm
 
 from umxmr.atomic import write_text
-from umxmr.audio import RATE, AudioError, audio_info, wav_missing_bytes
+from umxmr.data.audio import RATE, AudioError, audio_info, wav_missing_bytes
 
 STEMS = ("mixture", "drums", "bass", "other", "vocals")
 SPLITS = ("train", "valid", "test")
@@ -167,7 +167,7 @@ def _musdb_split_names(root: Path, setup_file: str | None) -> dict[str, list[str
     `split` is always given with `subsets='train'`: `split='valid'` alone also returns the
     test tracks (sigsep-mus-db #60).
     """
-    import musdb  # imports stempeg, which needs ffmpeg: see umxmr.requirements
+    import musdb  # imports stempeg, which needs ffmpeg (the Makefile installs it; see README)
 
     names = {}
     for split, subsets, musdb_split in (

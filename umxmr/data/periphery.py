@@ -26,7 +26,7 @@ import soxr
 from tqdm import tqdm
 
 from umxmr.atomic import atomic_dir
-from umxmr.audio import RATE, AudioError, audio_info, read_audio
+from umxmr.data.audio import RATE, AudioError, audio_info, read_audio
 from umxmr.data.layout import DatasetError
 
 log = logging.getLogger("umxmr.periphery")

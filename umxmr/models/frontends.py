@@ -16,9 +16,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from umxmr.nsgt import CachedNSGT
+from umxmr.models.nsgt import CachedNSGT
 from umxmr.resolutions import scaled_resolutions
-from umxmr.transforms import STFT, magnitude
+from umxmr.models.transforms import STFT, magnitude
 
 
 class StftFrontend:

@@ -1,6 +1,6 @@
 """umx-mr-7 ("umx-nsgt"): Open-Unmix's core on an NSGT magnitude instead of an STFT one.
 
-The octave-scale NSGT in matrix form (umxmr.nsgt) has one row per band and many more
+The octave-scale NSGT in matrix form (umxmr.models.nsgt) has one row per band and many more
 time coefficients than an STFT has frames (one per ~18 samples at 12 bands per octave up
 to 22 kHz, set by the widest band). The recurrent core would crawl over that, so the
 magnitude is averaged over `frame_pool` coefficients per frame (56 gives ~1030 samples, the

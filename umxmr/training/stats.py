@@ -16,9 +16,9 @@ import torch
 from tqdm import tqdm
 
 from umxmr.atomic import atomic_path
-from umxmr.audio import read_audio
+from umxmr.data.audio import read_audio
 from umxmr.data.layout import TrackInfo
-from umxmr.transforms import STFT, magnitude
+from umxmr.models.transforms import STFT, magnitude
 
 
 def dataset_statistics(tracks: Iterable[TrackInfo], n_fft: int, hop: int) -> tuple[np.ndarray, np.ndarray]:

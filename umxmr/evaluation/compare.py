@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from umxmr.plots import target_order
+from umxmr.targets import target_order
 
 __all__ = ["paired_comparison", "MIN_PAIRS"]
 
@@ -38,7 +38,7 @@ def _wilcoxon(delta: np.ndarray) -> tuple[float, str]:
 def paired_comparison(scores: pd.DataFrame, baseline: str, metric: str = "SDR") -> pd.DataFrame:
     """One row per (variant != baseline, target): columns :data:`COLUMNS`.
 
-    ``scores`` is the long frame of :func:`umxmr.aggregate.load_track_scores`. Only tracks
+    ``scores`` is the long frame of :func:`umxmr.evaluation.aggregate.load_track_scores`. Only tracks
     with a finite score for both the variant and the baseline are paired.
     """
     data = scores[scores["metric"] == metric].copy()

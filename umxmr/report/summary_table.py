@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from umxmr.plots import target_order
+from umxmr.targets import target_order
 from umxmr.provenance import TABLE_COLUMNS
 
 __all__ = ["PUBLISHED_SDR", "summary_sections", "to_markdown", "to_html"]
@@ -45,8 +45,8 @@ def _p(value: float) -> str:
 def summary_sections(
     summary: pd.DataFrame, comparison: pd.DataFrame, variants: Sequence[str], oracle: str, dataset: str, metric: str = "SDR"
 ) -> list[Section]:
-    """The tables. ``summary`` is :func:`umxmr.aggregate.summarize`'s frame, ``comparison``
-    :func:`umxmr.compare.paired_comparison`'s; rows: ``oracle`` (the oracle's label) first,
+    """The tables. ``summary`` is :func:`umxmr.evaluation.aggregate.summarize`'s frame, ``comparison``
+    :func:`umxmr.evaluation.compare.paired_comparison`'s; rows: ``oracle`` (the oracle's label) first,
     then ``variants`` in that order, then the published rows."""
     sdr = summary[summary["metric"] == metric].copy()
     sdr["variant"] = sdr["variant"].astype(str)

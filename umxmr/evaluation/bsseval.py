@@ -32,6 +32,8 @@ import scipy.fft
 import scipy.fftpack
 from scipy.linalg import toeplitz
 
+from umxmr.evaluation.museval_import import import_museval
+
 __all__ = ["bss_eval_v4"]
 
 FILTERS_LEN = 512  # museval's default (bss_eval's filters_len)
@@ -161,9 +163,8 @@ def bss_eval_v4(
 
     ``workers`` > 1 forks that many processes (one BLAS thread each) for the FFTs and frames.
     """
-    from umxmr.evaluate import _import_museval  # plain words when ffmpeg is missing
 
-    museval = _import_museval()
+    museval = import_museval()
     metrics = museval.metrics
     references, estimates = museval.pad_or_truncate(np.array(references), np.array(estimates))
     estimates, references = np.atleast_3d(estimates), np.atleast_3d(references)

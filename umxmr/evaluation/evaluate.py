@@ -2,7 +2,7 @@
 
 The numbers are museval's own: :func:`evaluate_track` evaluates the targets exactly
 the way ``museval.eval_mus_track`` does (same window/hop in samples, same handling of
-the vocals/accompaniment pair) with :func:`umxmr.bsseval.bss_eval_v4` (museval's
+the vocals/accompaniment pair) with :func:`umxmr.evaluation.bsseval.bss_eval_v4` (museval's
 ``evaluate(mode="v4")`` arithmetic, bit for bit, in less time and optionally in
 several processes) and stores the result in museval's ``TrackStore``, so the JSON written by :func:`evaluate_track_dirs` is the usual
 museval/SiSEC format and can be read by ``museval.EvalStore``/``MethodStore``.
@@ -11,14 +11,13 @@ Two robustness fixes live here:
 
 * ``import museval`` raises a bare ``RuntimeError`` when ffmpeg/ffprobe are not on
   ``PATH`` (its dependency ``stempeg`` checks at import time). museval is imported
-  lazily by :func:`_import_museval`, which turns that into an actionable message.
-* see :func:`_install_numpy_linalg_shim` for the numpy >= 2 fix of museval's
+  lazily by :func:`umxmr.evaluation.museval_import.import_museval`, which turns that into an actionable message.
+* see :func:`umxmr.evaluation.museval_import.install_numpy_linalg_shim` for the numpy >= 2 fix of museval's
   least-squares fallback.
 """
 
 from __future__ import annotations
 
-import types
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from umxmr.atomic import write_text
-from umxmr.bsseval import bss_eval_v4
+from umxmr.evaluation.bsseval import bss_eval_v4
+from umxmr.evaluation.museval_import import import_museval
 
 if TYPE_CHECKING:  # pragma: no cover
     import museval
@@ -34,49 +34,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["evaluate_track", "evaluate_track_dirs"]
 
 METRICS = ("SDR", "SIR", "SAR", "ISR")
-
-FFMPEG_MESSAGE = "museval needs ffmpeg and ffprobe on PATH (Debian: apt-get install ffmpeg)"
-
-
-def _install_numpy_linalg_shim() -> None:
-    """Let museval's least-squares fallback work on numpy >= 2.
-
-    ``museval.metrics._compute_projection_filters`` solves for the distortion
-    filters with ``np.linalg.solve`` and, when the Gram matrix of the references
-    is exactly singular, falls back on ``np.linalg.lstsq`` inside
-    ``except np.linalg.linalg.LinAlgError``. The private module
-    ``numpy.linalg.linalg`` is gone in recent numpy (2.4 has no such attribute),
-    so evaluating that ``except`` clause raises ``AttributeError`` and the
-    fallback never runs. We cannot edit site-packages, so we give ``np.linalg`` a
-    small module-like object exposing the one name museval looks up. It is only
-    added when missing and only carries ``LinAlgError`` (the very same class as
-    ``np.linalg.LinAlgError``), so it cannot change behaviour of other code.
-    """
-    if not hasattr(np.linalg, "linalg"):
-        shim = types.ModuleType(
-            "numpy.linalg.linalg",
-            "umxmr compatibility shim: numpy>=2 removed numpy.linalg.linalg, "
-            "museval still catches np.linalg.linalg.LinAlgError.",
-        )
-        shim.LinAlgError = np.linalg.LinAlgError
-        np.linalg.linalg = shim
-
-
-_install_numpy_linalg_shim()
-
-
-def _import_museval():
-    """Import museval lazily, with a clear error when ffmpeg/ffprobe are missing."""
-    _install_numpy_linalg_shim()
-    try:
-        import museval
-    except RuntimeError as exc:
-        text = str(exc).lower()
-        if "ffmpeg" in text or "ffprobe" in text:
-            raise RuntimeError(FFMPEG_MESSAGE) from exc
-        raise
-    return museval
-
 
 def _is_silent(audio: np.ndarray) -> bool:
     """museval's silence criterion (``metrics._any_source_silent``) for one source:
@@ -152,9 +109,9 @@ def evaluate_track(
 
     ``win``/``hop`` are in seconds; museval gets ``int(win * rate)`` samples.
     Frames where any reference or estimate is silent get NaN (museval's rule).
-    ``workers`` processes share the work (see :mod:`umxmr.bsseval`).
+    ``workers`` processes share the work (see :mod:`umxmr.evaluation.bsseval`).
     """
-    museval = _import_museval()
+    museval = import_museval()
     if not isinstance(rate, (int, np.integer)) or rate <= 0:
         raise ValueError(f"track {track_name!r}: rate must be a positive int, got {rate!r}")
     win_samples, hop_samples = int(win * rate), int(hop * rate)

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-log = logging.getLogger("umxmr.interrupt")
+log = logging.getLogger("umxmr.training.interrupt")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 

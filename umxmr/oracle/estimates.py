@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from umxmr.audio import read_audio, write_audio
+from umxmr.data.audio import read_audio, write_audio
 from umxmr.data.layout import load_manifest
 from umxmr.provenance import write_separation_provenance
-from umxmr.transforms import ISTFT, STFT
+from umxmr.models.transforms import ISTFT, STFT
 
 # the oracle's "separation settings" for the provenance tables: no Wiener/EM, no residual
 ORACLE_SEPARATION = {"niter": 0, "residual": False, "wiener_win_len": None, "softmask": False}

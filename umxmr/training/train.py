@@ -36,11 +36,11 @@ from umxmr.atomic import atomic_path, write_text
 from umxmr.data.dataset import ExcerptDataset, FullTrackDataset
 from umxmr.data.layout import TrackInfo
 from umxmr.device import device_slot
-from umxmr.interrupt import Interrupted, StopRequest, stop_on_signals
-from umxmr.models import build_frontend, build_model
+from umxmr.training.interrupt import Interrupted, StopRequest, stop_on_signals
+from umxmr.models.registry import build_frontend, build_model
 from umxmr.settings import settings_hash
 
-log = logging.getLogger("umxmr.train")
+log = logging.getLogger("umxmr.training.train")
 
 
 class TrainingError(RuntimeError):

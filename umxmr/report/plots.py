@@ -16,18 +16,9 @@ import numpy as np
 import pandas as pd
 
 from umxmr.atomic import atomic_path
+from umxmr.targets import target_order
 
-__all__ = ["sdr_boxplot", "training_curves", "seed_spread", "load_model_summaries", "oracle_sdr_plot", "target_order", "TARGET_ORDER"]
-
-TARGET_ORDER = ("vocals", "drums", "bass", "other")
-
-
-def target_order(targets) -> list[str]:
-    """vocals, drums, bass, other (those present), then the rest alphabetically."""
-    present = set(targets)
-    known = [t for t in TARGET_ORDER if t in present]
-    return known + sorted(t for t in present if t not in TARGET_ORDER)
-
+__all__ = ["sdr_boxplot", "training_curves", "seed_spread", "load_model_summaries", "oracle_sdr_plot"]
 
 def _variant_order(column: pd.Series) -> list[str]:
     if isinstance(column.dtype, pd.CategoricalDtype):
@@ -137,7 +128,7 @@ def _save(fig, path: Path) -> None:
 def sdr_boxplot(scores: pd.DataFrame, out_pdf: Path, metric: str = "SDR") -> None:
     """Box plot of per-track ``metric`` scores: x = target, hue = variant.
 
-    ``scores`` is the long frame of :func:`umxmr.aggregate.load_track_scores`
+    ``scores`` is the long frame of :func:`umxmr.evaluation.aggregate.load_track_scores`
     (columns variant, target, track, metric, score); NaN scores are left out and
     the number of tracks per box is printed under each target. A variant whose name
     starts with "oracle" (the upper reference) is drawn in grey. Targets are in

@@ -32,7 +32,7 @@ import scipy.signal
 from tqdm import tqdm
 
 from umxmr.atomic import atomic_path, write_text
-from umxmr.audio import read_audio
+from umxmr.data.audio import read_audio
 from umxmr.data.layout import TrackInfo
 
 EPS = 1e-10

@@ -20,14 +20,14 @@ import norbert
 import numpy as np
 import torch
 
-from umxmr.audio import read_audio, write_audio
+from umxmr.data.audio import read_audio, write_audio
 from umxmr.data.layout import load_manifest
 from umxmr.device import pick_device
-from umxmr.models import Frontend, build_frontend, build_model
+from umxmr.models.registry import Frontend, build_frontend, build_model
 from umxmr.models.frontends import StftFrontend
 from umxmr.provenance import write_separation_provenance
 from umxmr.settings import PUBLISHED_DEFAULTS
-from umxmr.transforms import ISTFT, STFT, magnitude
+from umxmr.models.transforms import ISTFT, STFT, magnitude
 
 
 def load_target_model(model_json: Path, weights: Path, rate: float, device: torch.device) -> torch.nn.Module:
