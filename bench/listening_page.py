@@ -13,6 +13,12 @@
    decoded with the duration of its FLAC (decoded here with soundfile: same length).
 4. Takes a ``--screenshot`` of the first page (PNG, written to `--out`).
 
+With ``--demo-shaped N`` it first times N listening jobs of the demo's shape (a 12 s demo test
+track from ``umxmr.data.demo.render_track``, 3 variants + the oracle as estimates made of the
+reference plus leakage, 12 museval frames, ``report.listening`` of config.yaml): each job is a
+fresh interpreter running the rule's package function, as the workflow script does, so imports
+count, like in ``benchmarks/``.
+
 Needs ``chromium`` (``apt-get install -y chromium``).
 """
 
@@ -22,6 +28,8 @@ import argparse
 import base64
 import csv
 import io
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -133,6 +141,60 @@ def benchmark_seconds(workdir: Path) -> dict[str, float]:
     return seconds
 
 
+DEMO_JOB = """
+import json, sys, time
+from pathlib import Path
+import yaml
+from umxmr.report.listening import listening_settings, write_listening_page
+d = Path(sys.argv[1]); sources = ["umx-mr-0", "umx-mr-5a", "umx-mr-5b", "oracle-phasemix"]
+targets = ["vocals", "drums", "bass", "other"]
+settings = listening_settings(yaml.safe_load(Path(sys.argv[2]).read_text()))
+write_listening_page(
+    track="demo-test-01", mixture_path=d / "mixture.wav", reference_paths={t: d / f"{t}.wav" for t in targets},
+    estimate_paths={s: {t: d / s / f"{t}.wav" for t in targets} for s in sources},
+    score_paths={s: d / f"{s}.json" for s in sources}, sources=sources, labels={s: s for s in sources},
+    oracle="oracle-phasemix", settings=settings, win=1.0, hop=1.0, rate=44100,
+    page=d / "out" / "page.html", summary=d / "out" / "page.json")
+"""
+
+
+def demo_shaped(n_jobs: int) -> None:
+    """Time `n_jobs` demo-shaped listening jobs (see the module docstring)."""
+    import numpy as np
+
+    from umxmr.data.demo import render_track
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        stems = render_track(42, "test", 1, 12 * 44100)
+        for name, audio in stems.items():
+            sf.write(d / f"{name}.wav", audio, 44100, subtype="PCM_16")
+        refs = {t: stems[t].astype(np.float32) / 32768 for t in ("vocals", "drums", "bass", "other")}
+        for k, source in enumerate(["umx-mr-0", "umx-mr-5a", "umx-mr-5b", "oracle-phasemix"]):
+            (d / source).mkdir()
+            for t, ref in refs.items():
+                leak = sum(r for u, r in refs.items() if u != t)
+                sf.write(d / source / f"{t}.wav", (0.85 + 0.03 * k) * ref + 0.1 * leak, 44100, subtype="FLOAT")
+            frames = {t: [float(v) for v in rng.normal(3 + k, 2, 12)] for t in refs}
+            (d / f"{source}.json").write_text(json.dumps({"targets": [
+                {"name": t, "frames": [{"time": i, "duration": 1.0, "metrics": {"SDR": v}} for i, v in enumerate(vs)]}
+                for t, vs in frames.items()]}))
+        import resource
+
+        total = 0.0
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        for _ in range(n_jobs):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", DEMO_JOB, str(d), str(ROOT / "config.yaml")], check=True)
+            total += time.perf_counter() - start
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime
+        size = (d / "out" / "page.html").stat().st_size
+        print(f"demo-shaped job: {total / n_jobs:.2f} s wall each ({cpu / n_jobs:.2f} s CPU), "
+              f"{n_jobs} jobs {total:.2f} s wall; page {size / 1e6:.2f} MB; load average {os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, required=True)
@@ -140,7 +202,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("listening_screenshot.png"))
     parser.add_argument("--budget-ms", type=int, default=20000, help="Chromium's virtual time budget")
     parser.add_argument("--window", default="1400,1000", help="screenshot size, px")
+    parser.add_argument("--demo-shaped", type=int, default=0, metavar="N", help="first time N demo-shaped jobs")
     args = parser.parse_args()
+    if args.demo_shaped:
+        demo_shaped(args.demo_shaped)
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     if not (args.workdir / "config.yaml").exists():

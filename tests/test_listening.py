@@ -203,3 +203,19 @@ def test_schema_rejects_a_bad_pick(repo_root):
     assert config_errors(config, schema) == [
         "report.listening.pick: 'loudest' is not allowed; allowed values: fixed, most_different"
     ]
+
+
+def test_png_decodes_to_the_palette_colours():
+    """Our PNG writer against Pillow's decoder: every pixel is the palette colour of its dB value,
+    low frequencies at the bottom."""
+    from PIL import Image
+
+    from umxmr.report.listening import PALETTE, png_data_uri
+
+    image_db = np.linspace(-80, 0, 5 * 7).reshape(5, 7)  # rows: low band first
+    uri = png_data_uri(image_db, -80.0, 0.0)
+    decoded = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB"))
+    assert decoded.shape == (5, 7, 3)
+    expected = PALETTE[np.round((image_db + 80) / 80 * 255).astype(int)][::-1]
+    np.testing.assert_array_equal(decoded, expected)
+    assert tuple(decoded[-1, 0]) == tuple(PALETTE[0]) and tuple(decoded[0, -1]) == tuple(PALETTE[255])

@@ -173,35 +173,61 @@ def flac_data_uri(audio: np.ndarray, rate: int) -> str:
 def spectrogram_db(audio: np.ndarray, rate: int, columns: int = 256, rows: int = 96) -> np.ndarray:
     """`(rows, columns)` power spectrogram in dB re a full-scale sine of the channel mean:
     Hann 2048-sample frames, hop chosen for about `columns` frames, bins pooled (mean power)
-    into `rows` log-spaced bands from 30 Hz to 20 kHz (low band first)."""
+    into `rows` log-spaced bands from 30 Hz to 20 kHz (low band first; a band narrower than a
+    bin takes the nearest bin)."""
     mono = np.asarray(audio, dtype=np.float64).mean(axis=1)
     n_fft = 2048
     if mono.size < n_fft:
         mono = np.pad(mono, (0, n_fft - mono.size))
     hop = max(1, (mono.size - n_fft) // max(1, columns - 1))
-    starts = np.arange(0, mono.size - n_fft + 1, hop)[:columns]
+    frames = np.lib.stride_tricks.sliding_window_view(mono, n_fft)[::hop][:columns]
     window = np.hanning(n_fft)
-    frames = np.stack([mono[s : s + n_fft] for s in starts]) * window
-    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2 / (window.sum() / 2) ** 2  # (columns, bins)
+    power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2 / (window.sum() / 2) ** 2  # (columns, bins)
     freqs = np.fft.rfftfreq(n_fft, 1 / rate)
     edges = np.geomspace(30.0, min(20000.0, rate / 2), rows + 1)
-    bands = np.empty((rows, power.shape[0]))
-    for i in range(rows):
-        inside = (freqs >= edges[i]) & (freqs < edges[i + 1])
-        if inside.any():
-            bands[i] = power[:, inside].mean(axis=1)
-        else:  # narrower than a bin: the nearest bin
-            bands[i] = power[:, int(np.argmin(np.abs(freqs - math.sqrt(edges[i] * edges[i + 1]))))]
+    pool = (freqs[None, :] >= edges[:-1, None]) & (freqs[None, :] < edges[1:, None])  # (rows, bins)
+    empty = ~pool.any(axis=1)
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    pool[empty, np.abs(freqs[None, :] - centres[empty, None]).argmin(axis=1)] = True
+    bands = (pool / pool.sum(axis=1, keepdims=True)) @ power.T
     return 10 * np.log10(bands + 1e-12)
 
 
-def png_data_uri(image_db: np.ndarray, vmin: float, vmax: float) -> str:
-    """A spectrogram (low frequencies in row 0) as a PNG data URI, colour map magma from vmin to vmax dB."""
-    from matplotlib.image import imsave
+# matplotlib's "magma" at 0, 1/4, 1/2, 3/4 and 1, interpolated linearly to 256 colours (the
+# page needs no matplotlib: its import alone costs seconds per job on a loaded machine)
+_MAGMA_ANCHORS = np.array([[0, 0, 4], [81, 18, 124], [183, 55, 121], [252, 137, 97], [252, 253, 191]], float)
+PALETTE = np.stack(
+    [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_MAGMA_ANCHORS)), _MAGMA_ANCHORS[:, c]) for c in range(3)],
+    axis=1,
+).round().astype(np.uint8)
 
-    buffer = io.BytesIO()
-    imsave(buffer, image_db, vmin=vmin, vmax=vmax, cmap="magma", origin="lower", format="png")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+def png_bytes(indices: np.ndarray, palette: np.ndarray = PALETTE) -> bytes:
+    """An 8-bit palette PNG (colour type 3, PNG specification 1.2) of `(height, width)` uint8
+    `indices` into `palette` (`(256, 3)` uint8), row 0 at the top."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    height, width = indices.shape
+    raw = np.hstack([np.zeros((height, 1), np.uint8), indices.astype(np.uint8)])  # filter 0 per row
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0))
+        + chunk(b"PLTE", palette.astype(np.uint8).tobytes())
+        + chunk(b"IDAT", zlib.compress(raw.tobytes(), 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def png_data_uri(image_db: np.ndarray, vmin: float, vmax: float) -> str:
+    """A spectrogram (low frequencies in row 0, drawn at the bottom) as a PNG data URI, colours
+    from vmin to vmax dB on :data:`PALETTE` (values outside clip to its ends)."""
+    scaled = np.clip((np.asarray(image_db, float) - vmin) / (vmax - vmin), 0.0, 1.0)
+    indices = np.round(scaled[::-1] * 255).astype(np.uint8)
+    return "data:image/png;base64," + base64.b64encode(png_bytes(indices)).decode("ascii")
 
 
 # --- the page -----------------------------------------------------------------------------
