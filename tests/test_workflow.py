@@ -216,3 +216,8 @@ def test_listening_pages_of_the_tiny_run(finished_run):
             assert record["sdr"]["umx-mr-0"][entry["name"]] == pytest.approx(float(np.nanmedian(np.array(sdrs, float))))
     index = (finished_run / "results/report/listening.html").read_text()
     assert "demo-test-01" in index and "demo-test-02" in index
+    # a changed score of one track rebuilds that track's page and the index, not the other page
+    result = snakemake(finished_run, "-n", "--forcerun", "results/umx-mr-0/museval/demo-test-01.json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert job_counts(result.stdout)["listening_page"] == 1 and job_counts(result.stdout)["listening_index"] == 1
+    assert "wildcards: track=demo-test-01" in result.stdout.split("rule listening_page:")[1].split("\n\n")[0]
