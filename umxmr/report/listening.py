@@ -250,8 +250,8 @@ table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:4px;vertical-align:top;text-align:left}
 figure{margin:0}
 figcaption{font-size:12px;font-weight:bold}
-img{display:block;width:192px;height:84px}
-audio{width:192px;display:block}
+img{display:block;width:224px;height:90px}
+audio{width:224px;display:block}
 .sdr{font-size:12px}
 """
 
