@@ -219,3 +219,21 @@ def test_png_decodes_to_the_palette_colours():
     expected = PALETTE[np.round((image_db + 80) / 80 * 255).astype(int)][::-1]
     np.testing.assert_array_equal(decoded, expected)
     assert tuple(decoded[-1, 0]) == tuple(PALETTE[0]) and tuple(decoded[0, -1]) == tuple(PALETTE[255])
+
+
+def test_an_estimate_over_full_scale_scales_the_whole_excerpt_once(track_files):
+    """Levels are kept unless a sample would clip; then one gain for every clip, stated on the page."""
+    tmp_path, paths, _ = track_files
+    loud, rate = sf.read(paths["estimates"]["base"]["vocals"], always_2d=True)
+    loud[RATE * 3] = 2.0  # one sample at +6 dBFS inside the excerpt
+    sf.write(paths["estimates"]["base"]["vocals"], loud, rate, subtype="FLOAT")
+    write_page(tmp_path, paths, {"start": 2.0, "duration": 3.0, "pick": "fixed"})
+    text = (tmp_path / "out" / "song.html").read_text()
+    gain = 0.999 / 2.0
+    assert f"scaled by {20 * math.log10(gain):.2f} dB" in text
+    parser = PageParser()
+    parser.feed(text)
+    mixture = next(c for c in parser.clips if c["figure"]["data-role"] == "mixture")
+    decoded, _ = sf.read(io.BytesIO(base64.b64decode(mixture["audio"]["src"].split(",", 1)[1])), always_2d=True)
+    original, _ = sf.read(tmp_path / "mixture.wav", start=2 * RATE, frames=3 * RATE, always_2d=True)
+    assert np.max(np.abs(decoded - gain * original)) <= 1 / 32768
