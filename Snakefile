@@ -18,6 +18,7 @@
 # ├── comparison.csv                            each variant vs the baseline: median ΔSDR, Wilcoxon p
 # ├── boxplot.pdf, boxplot_{metric}.pdf         per target, one box per variant (+ oracle)
 # ├── report/                                   SVGs and HTML pages of `snakemake --report`
+# │   └── listening/{track}.html, listening.html  listening pages (report.listening) and their index
 # └── oracle/search_{seed|grid|controls}.csv    phase-mix oracle SDR per STFT window (valid tracks)
 #     oracle/best.json, sdr_vs_window.pdf       chosen windows and controls; SDR against window
 # resume/{variant}/seeds/{seed}/{target}.chkpnt training state, outside Snakemake's outputs

@@ -8,6 +8,7 @@ sys.path.insert(0, workflow.basedir)
 from umxmr.config_check import validate_config
 from umxmr.data.demo import demo_track_names
 from umxmr.data.layout import DatasetError
+from umxmr.report.listening import listening_settings, listening_tracks
 from umxmr.resolutions import stft_resolutions
 from umxmr.settings import (
     ORACLE_LABEL,
@@ -48,6 +49,9 @@ TEST_TRACKS = get_test_tracks()
 METRICS = ["SDR", "SIR", "SAR", "ISR"]
 EVAL_VARIANTS = config["evaluation"]["variants"]
 BASELINE = EVAL_VARIANTS[0]
+# report.listening: excerpts of these test tracks on the report's listening pages
+LISTENING = listening_settings(config)
+LISTENING_TRACKS = listening_tracks(LISTENING, TEST_TRACKS)
 
 
 wildcard_constraints:
@@ -155,6 +159,26 @@ def get_museval_jsons(wildcards):
     )
 
 
+def get_listening_inputs(wildcards):
+    """One track's estimates (source-major, then target) and score JSONs of the evaluated
+    variants and the oracle: a changed estimate rebuilds only its own track's page."""
+    sources = [*EVAL_VARIANTS, ORACLE_VARIANT]
+    return {
+        "manifest": MANIFEST,
+        "estimates": expand(
+            "results/{variant}/estimates/{track}/{target}.wav",
+            variant=sources,
+            track=wildcards.track,
+            target=TARGETS,
+        ),
+        "scores": expand(
+            "results/{variant}/museval/{track}.json",
+            variant=sources,
+            track=wildcards.track,
+        ),
+    }
+
+
 def get_score_labels():
     """Directory name -> the variant name in scores.csv and every table and plot."""
     return {**{v: v for v in EVAL_VARIANTS}, ORACLE_VARIANT: ORACLE_LABEL}
@@ -188,6 +212,7 @@ def get_final_output():
         "results/report/training_curves.svg",
         "results/report/seed_spread.svg",
         "results/report/config.html",
+        "results/report/listening.html",
         "results/oracle/best.json",
         "results/oracle/sdr_vs_window.pdf",
         *expand("results/{variant}/training_curves.pdf", variant=trained_variants()),

@@ -106,3 +106,61 @@ rule variant_training_curves:
         "../envs/plots.yaml"
     script:
         "../workflow_scripts/training_curves.py"
+
+
+# One excerpt of a test track (report.listening): mixture, references, every evaluated
+# variant's estimate and the oracle's as inlined FLAC players with spectrograms and SDR.
+rule listening_page:
+    input:
+        unpack(get_listening_inputs),
+    output:
+        page=report(
+            "results/report/listening/{track}.html",
+            caption="../report/listening.rst",
+            category="Listening",
+            labels={"page": "{track}"},
+        ),
+        summary="results/report/listening/{track}.json",
+    log:
+        "logs/plots/listening/{track}.log",
+    benchmark:
+        "benchmarks/report/listening/{track}.tsv"
+    conda:
+        "../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        targets=TARGETS,
+        sources=[*EVAL_VARIANTS, ORACLE_VARIANT],
+        labels=get_score_labels(),
+        oracle=ORACLE_VARIANT,
+        settings=LISTENING,
+        win=config["evaluation"].get("win", 1.0),
+        hop=config["evaluation"].get("hop", 1.0),
+    script:
+        "../workflow_scripts/listening_page.py"
+
+
+# The listening pages' index: where each excerpt lies and its SDR per variant and target.
+rule listening_index:
+    input:
+        expand("results/report/listening/{track}.json", track=LISTENING_TRACKS),
+    output:
+        report(
+            "results/report/listening.html",
+            caption="../report/listening_index.rst",
+            category="Listening",
+            labels={"page": "index: excerpts and their SDR"},
+        ),
+    log:
+        "logs/plots/listening_index.log",
+    benchmark:
+        "benchmarks/report/listening_index.tsv"
+    conda:
+        "../envs/plots.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+    script:
+        "../workflow_scripts/listening_index.py"

@@ -192,7 +192,32 @@ def test_report_builds_with_plots_tables_curves_and_config(finished_run):
     result = snakemake(finished_run, "--report", "results/report.html")
     assert result.returncode == 0, result.stderr[-3000:]
     report = (finished_run / "results/report.html").read_text()
-    for name in ("boxplot_SDR.svg", "boxplot_ISR.svg", "summary.html", "scores.csv", "training_curves.svg", "seed_spread.svg", "config.html"):
+    for name in ("boxplot_SDR.svg", "boxplot_ISR.svg", "summary.html", "scores.csv", "training_curves.svg", "seed_spread.svg", "config.html",
+                 "listening.html", "demo-test-01.html", "demo-test-02.html"):
         assert name in report
-    for caption in ("upper reference", "Wilcoxon", "Training (dashed)", "ringed", "resolved", "phase-mix oracle"):
+    for caption in ("upper reference", "Wilcoxon", "Training (dashed)", "ringed", "resolved", "phase-mix oracle",
+                    "Listening page of test track", "What this report compares"):
         assert caption in report
+
+
+@pytest.mark.workflow
+def test_listening_pages_of_the_tiny_run(finished_run):
+    """report.listening defaults: the first two test tracks; 3 s tracks, so each excerpt is the
+    whole track (3 museval frames); one variant + the oracle = 3 players per target + the mixture."""
+    for track in ("demo-test-01", "demo-test-02"):
+        page = (finished_run / f"results/report/listening/{track}.html").read_text()
+        assert page.count("<audio ") == page.count("<img ") == 1 + 3 * len(TARGETS)
+        assert page.count("data:audio/flac;base64,") == 1 + 3 * len(TARGETS)
+        record = json.loads((finished_run / f"results/report/listening/{track}.json").read_text())
+        assert record["excerpt"]["first"] == 0 and record["excerpt"]["n_frames"] == 3
+        scores = json.loads((finished_run / f"results/umx-mr-0/museval/{track}.json").read_text())
+        for entry in scores["targets"]:
+            sdrs = [f["metrics"]["SDR"] for f in entry["frames"]]
+            assert record["sdr"]["umx-mr-0"][entry["name"]] == pytest.approx(float(np.nanmedian(np.array(sdrs, float))))
+    index = (finished_run / "results/report/listening.html").read_text()
+    assert "demo-test-01" in index and "demo-test-02" in index
+    # a changed score of one track rebuilds that track's page and the index, not the other page
+    result = snakemake(finished_run, "-n", "--forcerun", "results/umx-mr-0/museval/demo-test-01.json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert job_counts(result.stdout)["listening_page"] == 1 and job_counts(result.stdout)["listening_index"] == 1
+    assert "wildcards: track=demo-test-01" in result.stdout.split("rule listening_page:")[1].split("\n\n")[0]
