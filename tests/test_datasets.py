@@ -93,7 +93,7 @@ def _truncate(path):
     "damage, message",
     [
         (lambda p: p.unlink(), "missing stem 'bass.wav'"),
-        (lambda p: p.write_bytes(b"RIFF0000WAVEjunk"), "not a readable WAV file"),
+        (lambda p: p.write_bytes(b"RIFF0000WAVEjunk"), "not a readable audio file"),
         (_truncate, r"truncated: its header declares 1000 bytes more"),
         (lambda p: _rewrite(p, rate=48000), "sample rate 48000 Hz, expected 44100 Hz"),
         (lambda p: _rewrite(p, mono=True), r"1 channel\(s\), expected stereo"),

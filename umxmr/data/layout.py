@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,7 +26,9 @@ import soundfile as sf
 from tqdm import tqdm
 
 from umxmr.atomic import write_text
-from umxmr.data.audio import RATE, AudioError, audio_info, wav_missing_bytes
+from umxmr.data.audio import RATE, AudioError, audio_info, open_audio
+
+log = logging.getLogger(__name__)
 
 STEMS = ("mixture", "drums", "bass", "other", "vocals")
 SPLITS = ("train", "valid", "test")
@@ -71,15 +74,16 @@ def check_finite(path: Path) -> None:
         return
     done = 0
     try:
-        for block in sf.blocks(str(path), blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
-            bad = ~np.isfinite(block)
-            if bad.any():
-                frame = done + int(np.flatnonzero(bad.any(axis=1))[0])
-                raise DatasetError(
-                    f"{path}: NaN or inf sample at frame {frame} ({frame / info.samplerate:.2f} s); "
-                    "re-export the file"
-                )
-            done += block.shape[0]
+        with open_audio(path) as f:
+            for block in f.blocks(blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
+                bad = ~np.isfinite(block)
+                if bad.any():
+                    frame = done + int(np.flatnonzero(bad.any(axis=1))[0])
+                    raise DatasetError(
+                        f"{path}: NaN or inf sample at frame {frame} ({frame / info.samplerate:.2f} s); "
+                        "re-export the file"
+                    )
+                done += block.shape[0]
     except (RuntimeError, sf.LibsndfileError) as err:
         raise DatasetError(f"{path}: cannot read audio after frame {done} ({err}); replace or re-export it") from err
 
@@ -99,15 +103,11 @@ def check_track(
             wanted = ", ".join(files.get(s, f"{s}.wav") for s in stems)
             raise DatasetError(f"{path}: missing stem '{path.name}'; every track needs {wanted}")
         try:
-            info = audio_info(path)
+            info = audio_info(path)  # truncation and header fields against libsndfile
         except AudioError as err:
             raise DatasetError(str(err)) from err
-        missing = wav_missing_bytes(path)
-        if missing:
-            raise DatasetError(
-                f"{path}: truncated: its header declares {missing} bytes more audio than the file holds; "
-                "copy or export it again"
-            )
+        if info.note:
+            log.warning(info.note)
         if info.samplerate != RATE:
             raise DatasetError(
                 f"{path}: sample rate {info.samplerate} Hz, expected {RATE} Hz; resample the track "

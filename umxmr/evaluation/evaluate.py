@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from umxmr.atomic import write_text
+from umxmr.data.audio import open_audio
 from umxmr.evaluation.bsseval import bss_eval_v4
 from umxmr.evaluation.museval_import import import_museval
 
@@ -159,12 +160,10 @@ def evaluate_track(
 
 
 def _read_wav(path: Path) -> tuple[np.ndarray, int]:
-    import soundfile as sf
-
     if not path.is_file():
         raise FileNotFoundError(f"missing audio file {path}")
-    audio, rate = sf.read(str(path), dtype="float64", always_2d=True)
-    return audio, int(rate)
+    with open_audio(path) as f:  # a WAV from a pipe (data size 0) as the manifest counted it
+        return f.read(dtype="float64", always_2d=True), int(f.samplerate)
 
 
 def evaluate_track_dirs(
