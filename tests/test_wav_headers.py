@@ -12,8 +12,8 @@ import subprocess
 import numpy as np
 import pytest
 import soundfile as sf
-
 from dataset_trees import musdb_tree
+
 from umxmr.data.audio import AudioError, audio_info, read_audio, wav_header
 from umxmr.data.layout import DatasetError, scan_musdb_layout
 
@@ -130,8 +130,8 @@ def test_channels_field_is_libsndfiles(wav, tmp_path):
 
 
 @pytest.mark.parametrize("field, kwargs, message", [
-    ("rate", dict(rate=48000), "sample rate 48000 Hz, expected 44100"),
-    ("channels", dict(channels=1), r"1 channel\(s\), expected stereo"),
+    ("rate", {"rate": 48000}, "sample rate 48000 Hz, expected 44100"),
+    ("channels", {"channels": 1}, r"1 channel\(s\), expected stereo"),
 ])
 def test_dataset_check_refuses_each_field(tmp_path, field, kwargs, message):
     root = musdb_tree(tmp_path / "musdb", n_train=1, n_valid=1, n_test=1, seconds=0.2)

@@ -185,7 +185,7 @@ class _Window(io.RawIOBase):
     """Bytes `offset`… of a file, as a file of their own (libsndfile reads them as RAW)."""
 
     def __init__(self, path: Path, offset: int):
-        self._f, self._offset = open(path, "rb"), offset
+        self._f, self._offset = open(path, "rb"), offset  # noqa: SIM115 (closed by close())
         self._f.seek(offset)
 
     def readable(self) -> bool:
