@@ -7,7 +7,7 @@ sys.path.insert(0, workflow.basedir)
 
 from umxmr.config_check import validate_config
 from umxmr.data.demo import demo_track_names
-from umxmr.data.layout import DatasetError
+from umxmr.data.layout import test_track_names
 from umxmr.resolutions import stft_resolutions
 from umxmr.settings import (
     ORACLE_LABEL,
@@ -35,13 +35,7 @@ def get_test_tracks():
         return demo_track_names(counts["train"], counts["valid"], counts["test"])[
             "test"
         ]
-    test = ROOT / "test"
-    if not test.is_dir():
-        raise DatasetError(
-            f"dataset.root '{ROOT}': no test/ folder there; point dataset.root in config.yaml "
-            "at your dataset folder (the one holding train/ and test/)"
-        )
-    return sorted(p.name for p in test.iterdir() if p.is_dir())
+    return test_track_names(ROOT)
 
 
 TEST_TRACKS = get_test_tracks()

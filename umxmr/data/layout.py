@@ -128,13 +128,37 @@ def check_track(
     return TrackInfo(folder.name, split, str(folder), int(frames), RATE, 2, custom or None, sizes)
 
 
-def _track_folders(subset: Path) -> list[Path]:
-    """Track folders of train/ or test/, refusing the layouts that musdb would misread."""
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp4")
+
+
+def _holds_audio(folder: Path) -> bool:
+    return any(p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith(".") for p in folder.iterdir())
+
+
+def root_hint(root: Path) -> str:
+    """What to do when `root` has no train/ or test/: it may be train/ or test/ itself (its
+    subfolders hold stems) or the folder above the dataset (a subfolder holds train/ and test/)."""
+    if not root.is_dir():
+        return ""
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if root.name in SPLITS or _holds_audio(root) or any(_holds_audio(d) for d in subdirs[:20]):
+        return (
+            f"; '{root}' looks like a train/ or test/ folder itself (it holds tracks), so point "
+            f"dataset.root at the folder above it that holds both train/ and test/ (e.g. '{root.parent}')"
+        )
+    inner = [d for d in subdirs if (d / "train").is_dir() or (d / "test").is_dir()]
+    if inner:
+        return f"; the dataset seems to be one level down: point dataset.root at '{inner[0]}'"
+    return ""
+
+
+def _track_folders(subset: Path, wanted: str = "mixture.wav, drums.wav, bass.wav, other.wav, vocals.wav") -> list[Path]:
+    """Track folders of train/ or test/, refusing the layouts that musdb would misread and empty folders."""
     if not subset.is_dir():
         found = ", ".join(sorted(p.name for p in subset.parent.iterdir())) or "nothing"
         raise DatasetError(
             f"{subset}: missing; the dataset folder must hold train/ and test/ (found: {found}); "
-            "point dataset.root at the folder that holds them"
+            f"point dataset.root at the folder that holds them{root_hint(subset.parent)}"
         )
     loose = sorted(p.name for p in subset.iterdir() if p.is_file() and p.suffix.lower() == ".wav")
     if loose:
@@ -143,6 +167,11 @@ def _track_folders(subset: Path) -> list[Path]:
             f"{subset}/<track name>/ holding its stems"
         )
     folders = sorted(p for p in subset.iterdir() if p.is_dir())
+    if not folders:
+        raise DatasetError(
+            f"{subset}: no track folders in it; {subset.name}/ should hold one folder per track, "
+            f"{subset}/<track name>/, each with its stems ({wanted}); copy the tracks there"
+        )
     for folder in folders:
         nested = sorted(p.name for p in folder.iterdir() if p.is_dir())
         if nested:
@@ -186,6 +215,33 @@ def _check_root(root: Path, what: str) -> None:
             f"dataset.root '{root}' does not exist or is not a folder; point dataset.root in "
             f"config.yaml at your {what} folder (the one holding train/ and test/)"
         )
+    if not any(p for p in root.iterdir() if not p.name.startswith(".")):
+        raise DatasetError(
+            f"dataset.root '{root}' is an empty folder; it should hold train/ and test/, each with one folder "
+            f"per track holding its stems; copy your {what} there or point dataset.root at it"
+        )
+
+
+def test_track_names(root: Path) -> list[str]:
+    """Names of the test tracks under `root/test/`, known when the workflow is parsed.
+
+    Raises DatasetError naming dataset.root when the root, its test/ folder or its tracks are missing.
+    """
+    root = Path(root)
+    _check_root(root, "dataset")
+    test = root / "test"
+    if not test.is_dir():
+        raise DatasetError(
+            f"dataset.root '{root}': no test/ folder there; point dataset.root in config.yaml "
+            f"at your dataset folder (the one holding train/ and test/){root_hint(root)}"
+        )
+    names = sorted(p.name for p in test.iterdir() if p.is_dir())  # as the manifest lists them
+    if not names:
+        raise DatasetError(
+            f"{test}: no track folders in it; test/ should hold one folder per test track with its stems; "
+            "copy the test tracks there"
+        )
+    return names
 
 
 def scan_musdb_layout(root: Path, setup_file: str | None = None) -> dict[str, list[TrackInfo]]:
@@ -215,9 +271,11 @@ def scan_musdb_layout(root: Path, setup_file: str | None = None) -> dict[str, li
             "validation split is empty; MUSDB18-HQ's train/ must keep its original track names "
             "(e.g. 'Actions - One Minute Smile'); for other data use dataset.kind: trackfolder"
         )
-    for split in SPLITS:
-        if not tracks[split]:
-            raise DatasetError(f"{root}: no tracks in the {split} split")
+    if not tracks["train"]:
+        raise DatasetError(
+            f"{root / 'train'}: all its {len(folders['train'])} track folders are validation tracks in {listing}, "
+            "so the training split is empty; add training tracks to train/"
+        )
     check_musdb_counts(root, len(folders["train"]), len(folders["test"]), counts)
     return tracks
 
@@ -255,7 +313,10 @@ def scan_trackfolder(
         )
     subsets = ("train", "valid", "test") if has_valid_dir else ("train", "test")
     checked = {
-        s: _check_folders(_track_folders(root / s), f"checking {root / s}", files=stem_files) for s in subsets
+        s: _check_folders(
+            _track_folders(root / s, ", ".join(stem_files[t] for t in STEMS)), f"checking {root / s}", files=stem_files
+        )
+        for s in subsets
     }
     if not has_valid_dir:
         unknown = sorted(set(valid_tracks) - set(checked["train"]))
@@ -263,9 +324,11 @@ def scan_trackfolder(
             raise DatasetError(f"dataset.valid_tracks: {', '.join(unknown)} not found in {root / 'train'}")
         checked["valid"] = {n: checked["train"].pop(n) for n in valid_tracks}
     tracks = {s: [dataclasses.replace(t, split=s) for t in checked[s].values()] for s in SPLITS}
-    for split in SPLITS:
-        if not tracks[split]:
-            raise DatasetError(f"{root}: no tracks in the {split} split")
+    if not tracks["train"]:
+        raise DatasetError(
+            f"dataset.valid_tracks: names every track of {root / 'train'}, so the training split is empty; "
+            "leave some tracks for training"
+        )
     return tracks
 
 
@@ -273,8 +336,6 @@ def scan_training_only(root: Path) -> dict[str, list[TrackInfo]]:
     """A MUSDB-layout tree whose tracks (root/train/<track>/) all serve training, as the converted Periphery."""
     _check_root(root, "converted")
     train = _check_folders(_track_folders(root / "train"), f"checking {root / 'train'}")
-    if not train:
-        raise DatasetError(f"{root / 'train'}: no tracks")
     return {"train": [dataclasses.replace(t, split="train") for t in train.values()], "valid": [], "test": []}
 
 
