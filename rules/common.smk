@@ -9,6 +9,7 @@ from umxmr.config_check import validate_config
 from umxmr.data.demo import demo_track_names
 from umxmr.data.layout import test_track_names
 from umxmr.resolutions import stft_resolutions
+from umxmr.target_sets import target_set
 from umxmr.settings import (
     ORACLE_LABEL,
     ORACLE_VARIANT,
@@ -23,6 +24,9 @@ from umxmr.settings import (
 validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 
 TARGETS = config["targets"]
+# what separate, the oracle and evaluate write and score: the targets, and a single target's complement
+STUDY = target_set(TARGETS)
+SCORED = STUDY.scored
 KIND = config["dataset"]["kind"]
 ROOT = Path(config["dataset"]["root"])
 MANIFEST = f"data/{KIND}.manifest.json"

@@ -15,6 +15,7 @@ import jsonschema
 import yaml
 
 from umxmr.settings import resolve_variant
+from umxmr.target_sets import target_set_errors
 
 
 class ConfigError(ValueError):
@@ -68,6 +69,7 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
         for extra in settings["train"]["extra_datasets"]:
             if extra not in config:
                 errors.append(f"variants.{name}: trains on {extra!r} but config.yaml has no {extra!r} section")
+    errors += target_set_errors(config)
     if dataset["kind"] == "demo" and "periphery" in config and "periphery" not in config.get("demo", {}):
         errors.append("demo.periphery: required on the demo dataset when config.yaml has a periphery section")
     return errors
