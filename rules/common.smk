@@ -62,10 +62,18 @@ def variant_settings(variant):
     return resolve_variant(config, variant)
 
 
+# tracks of the main dataset at other rates, resampled once to 44.1 kHz (dataset.other_rates: resample)
+RESAMPLED = (
+    f"data/44k/{KIND}" if config["dataset"].get("other_rates") == "resample" else None
+)
+
+
 def get_manifest_input(wildcards):
-    """What a manifest checks: the converted Periphery or the demo folder made by a rule; nothing for a user's dataset."""
+    """What a manifest checks: the converted Periphery, the demo folder or the resampled tracks made by a rule; nothing else for a user's dataset."""
     if wildcards.dataset == "periphery":
         return ["data/periphery"]
+    if RESAMPLED:
+        return [RESAMPLED]
     return [config["dataset"]["root"]] if KIND == "demo" else []
 
 
@@ -74,6 +82,8 @@ def get_manifest_params(wildcards):
     if wildcards.dataset == "periphery":
         return {"kind": "periphery", "root": "data/periphery", "options": {}}
     options = {k: v for k, v in config["dataset"].items() if k not in ("kind", "root")}
+    if RESAMPLED:
+        options["resampled"] = RESAMPLED
     return {"kind": KIND, "root": config["dataset"]["root"], "options": options}
 
 

@@ -50,6 +50,24 @@ rule periphery_convert:
         "../workflow_scripts/periphery_convert.py"
 
 
+# Tracks of a track-folder dataset that are not at 44.1 kHz, resampled once (soxr) into a cache
+# that the manifest lists instead of them (dataset.other_rates: resample).
+rule dataset_resample:
+    output:
+        directory(f"data/44k/{KIND}"),
+    log:
+        f"logs/data/44k/{KIND}.log",
+    benchmark:
+        f"benchmarks/data/44k/{KIND}.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        root=config["dataset"]["root"],
+        stems=config["dataset"].get("stems", {}),
+    script:
+        "../workflow_scripts/dataset_resample.py"
+
+
 # Check every track of a dataset once and list its tracks per split.
 rule dataset_manifest:
     input:

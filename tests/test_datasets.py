@@ -122,7 +122,7 @@ def test_float_stems_without_nan_pass(tree):
     "damage, message",
     [
         (lambda r: shutil.rmtree(r / "test"), r"test: missing; the dataset folder must hold train/ and test/ \(found: train\)"),
-        (lambda r: shutil.copy(r / "train" / MUSDB_VALID[0] / "vocals.wav", r / "train" / "vocals.wav"), "WAV files directly inside"),
+        (lambda r: shutil.copy(r / "train" / MUSDB_VALID[0] / "vocals.wav", r / "train" / "vocals.wav"), "audio files directly inside"),
         (lambda r: (r / "test" / "Test Artist - Song 0" / "stems").mkdir(), "holds folder.* stems; a track folder holds only"),
     ],
     ids=["no-test", "loose-wav", "nested"],

@@ -57,7 +57,7 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
     if dataset["kind"] == "trackfolder" and "stems" not in dataset:
         errors.append("dataset.stems: required for kind trackfolder (the file name of each stem in a track folder)")
     if dataset["kind"] != "trackfolder":
-        for key in ("stems", "valid_tracks"):
+        for key in ("stems", "valid_tracks", "other_rates"):
             if key in dataset:
                 errors.append(f"dataset.{key}: only used by kind trackfolder; remove it")
     for name in config["variants"]:

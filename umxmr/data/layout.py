@@ -111,7 +111,8 @@ def check_track(
         if info.samplerate != RATE:
             raise DatasetError(
                 f"{path}: sample rate {info.samplerate} Hz, expected {RATE} Hz; resample the track "
-                "(e.g. sox in.wav -r 44100 out.wav)"
+                "(e.g. sox in.wav -r 44100 out.wav), or, for dataset.kind: trackfolder, set "
+                "dataset.other_rates: resample (resampled once into a cache)"
             )
         if info.channels != 2:
             raise DatasetError(f"{path}: {info.channels} channel(s), expected stereo (2)")
@@ -160,10 +161,10 @@ def _track_folders(subset: Path, wanted: str = "mixture.wav, drums.wav, bass.wav
             f"{subset}: missing; the dataset folder must hold train/ and test/ (found: {found}); "
             f"point dataset.root at the folder that holds them{root_hint(subset.parent)}"
         )
-    loose = sorted(p.name for p in subset.iterdir() if p.is_file() and p.suffix.lower() == ".wav")
+    loose = sorted(p.name for p in subset.iterdir() if p.is_file() and p.suffix.lower() in (".wav", ".flac"))
     if loose:
         raise DatasetError(
-            f"{subset}: WAV files directly inside ({', '.join(loose[:3])}); each track must be a folder "
+            f"{subset}: audio files directly inside ({', '.join(loose[:3])}); each track must be a folder "
             f"{subset}/<track name>/ holding its stems"
         )
     folders = sorted(p for p in subset.iterdir() if p.is_dir())
@@ -182,12 +183,20 @@ def _track_folders(subset: Path, wanted: str = "mixture.wav, drums.wav, bass.wav
     return folders
 
 
-def _check_folders(folders: Sequence[Path], desc: str, **kwargs: Any) -> dict[str, TrackInfo]:
-    """check_track on every folder, with a progress bar (the NaN scan reads float audio)."""
-    return {
-        f.name: check_track(f, "unsplit", **kwargs)
-        for f in tqdm(folders, desc=desc, unit="track", mininterval=5)
-    }
+def _check_folders(
+    folders: Sequence[Path], desc: str, cache: Path | None = None, **kwargs: Any
+) -> dict[str, TrackInfo]:
+    """check_track on every folder, with a progress bar (the NaN scan reads float audio).
+
+    A track that `cache` holds (`<cache>/<track>/`, resampled by `umxmr.data.resample`) is
+    checked and listed there, with the cache's stem names."""
+    checked = {}
+    for f in tqdm(folders, desc=desc, unit="track", mininterval=5):
+        if cache is not None and (cache / f.name).is_dir():
+            checked[f.name] = check_track(cache / f.name, "unsplit")
+        else:
+            checked[f.name] = check_track(f, "unsplit", **kwargs)
+    return checked
 
 
 def _musdb_split_names(root: Path, setup_file: str | None) -> dict[str, list[str]]:
@@ -290,13 +299,15 @@ def check_musdb_counts(root: Path, train_folders: int, test_folders: int, counts
 
 
 def scan_trackfolder(
-    root: Path, stem_files: Mapping[str, str], valid_tracks: Sequence[str] = ()
+    root: Path, stem_files: Mapping[str, str], valid_tracks: Sequence[str] = (), resampled: Path | None = None
 ) -> dict[str, list[TrackInfo]]:
     """Check a generic track-folder tree: root/{train,test}/<track>/ and root/valid/ or a valid list.
 
-    `stem_files` names each stem's file (mixture, drums, bass, other, vocals), the same in
-    every track folder. Validation tracks come from root/valid/ or, without it, are the
-    named folders of root/train/.
+    `stem_files` names each stem's file (mixture, drums, bass, other, vocals; WAV or FLAC),
+    the same in every track folder. Validation tracks come from root/valid/ or, without it,
+    are the named folders of root/train/. Tracks that `resampled` holds (the cache of
+    `umxmr.data.resample.resample_tree`, for `dataset.other_rates: resample`) are taken
+    from there.
     """
     _check_root(root, "track-folder dataset")
     missing = [s for s in STEMS if s not in stem_files]
@@ -314,7 +325,10 @@ def scan_trackfolder(
     subsets = ("train", "valid", "test") if has_valid_dir else ("train", "test")
     checked = {
         s: _check_folders(
-            _track_folders(root / s, ", ".join(stem_files[t] for t in STEMS)), f"checking {root / s}", files=stem_files
+            _track_folders(root / s, ", ".join(stem_files[t] for t in STEMS)),
+            f"checking {root / s}",
+            cache=Path(resampled) / s if resampled else None,
+            files=stem_files,
         )
         for s in subsets
     }
@@ -347,7 +361,7 @@ def scan_dataset(kind: str, root: Path, options: Mapping[str, Any] | None = None
     if kind == "demo":
         return scan_musdb_layout(root, "setup.yaml")
     if kind == "trackfolder":
-        return scan_trackfolder(root, options["stems"], options.get("valid_tracks", []))
+        return scan_trackfolder(root, options["stems"], options.get("valid_tracks", []), options.get("resampled"))
     if kind == "periphery":
         return scan_training_only(root)
     raise DatasetError(f"dataset.kind: unknown kind {kind!r}")
