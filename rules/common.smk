@@ -7,7 +7,7 @@ sys.path.insert(0, workflow.basedir)
 
 from umxmr.config_check import validate_config
 from umxmr.data.demo import demo_track_names
-from umxmr.data.layout import test_track_names
+from umxmr.data.layout import list_test_tracks
 from umxmr.resolutions import stft_resolutions
 from umxmr.target_sets import target_set
 from umxmr.settings import (
@@ -39,7 +39,7 @@ def get_test_tracks():
         return demo_track_names(counts["train"], counts["valid"], counts["test"])[
             "test"
         ]
-    return test_track_names(ROOT)
+    return list_test_tracks(ROOT, KIND)
 
 
 TEST_TRACKS = get_test_tracks()
@@ -68,12 +68,18 @@ RESAMPLED = (
 )
 
 
+# MUSDB18's *.stem.mp4 files decoded once into MUSDB18-HQ layout (dataset.kind: musdb18)
+DECODED = "data/decoded/musdb18" if KIND == "musdb18" else None
+
+
 def get_manifest_input(wildcards):
     """What a manifest checks: the converted Periphery, the demo folder or the resampled tracks made by a rule; nothing else for a user's dataset."""
     if wildcards.dataset == "periphery":
         return ["data/periphery"]
     if RESAMPLED:
         return [RESAMPLED]
+    if DECODED:
+        return [DECODED]
     return [config["dataset"]["root"]] if KIND == "demo" else []
 
 
@@ -84,6 +90,8 @@ def get_manifest_params(wildcards):
     options = {k: v for k, v in config["dataset"].items() if k not in ("kind", "root")}
     if RESAMPLED:
         options["resampled"] = RESAMPLED
+    if DECODED:
+        options["decoded"] = DECODED
     return {"kind": KIND, "root": config["dataset"]["root"], "options": options}
 
 

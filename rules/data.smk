@@ -68,6 +68,23 @@ rule dataset_resample:
         "../workflow_scripts/dataset_resample.py"
 
 
+# MUSDB18 as released (*.stem.mp4: stream 0 the mixture, then drums, bass, other, vocals),
+# decoded once into MUSDB18-HQ layout; the manifest checks and splits the decoded copy.
+rule musdb18_decode:
+    output:
+        directory("data/decoded/musdb18"),
+    log:
+        "logs/data/musdb18_decode.log",
+    benchmark:
+        "benchmarks/data/musdb18_decode.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        root=config["dataset"]["root"],
+    script:
+        "../workflow_scripts/musdb18_decode.py"
+
+
 # Check every track of a dataset once and list its tracks per split.
 rule dataset_manifest:
     input:

@@ -233,19 +233,19 @@ FILES_PLAIN = {s: f"{s}.wav" for s in ("mixture", "vocals", "drums", "bass", "ot
 
 
 def test_parse_time_test_track_names_say_the_same(tmp_path):
-    from umxmr.data.layout import test_track_names
+    from umxmr.data.layout import list_test_tracks
 
     root = tmp_path / "musdb"
     _stems_in(root / "train" / "a")
     with pytest.raises(DatasetError, match="looks like a train/ or test/ folder itself"):
-        test_track_names(root / "train")
+        list_test_tracks(root / "train")
     with pytest.raises(DatasetError, match=r"dataset.root '.*musdb': no test/ folder there"):
-        test_track_names(root)
+        list_test_tracks(root)
     (root / "test").mkdir()
     with pytest.raises(DatasetError, match="test: no track folders in it"):
-        test_track_names(root)
+        list_test_tracks(root)
     with pytest.raises(DatasetError, match="point dataset.root at '.*musdb'"):
-        test_track_names(tmp_path)
+        list_test_tracks(tmp_path)
 
 
 def test_every_track_a_validation_track_leaves_no_training_split(tmp_path):

@@ -231,13 +231,48 @@ def _check_root(root: Path, what: str) -> None:
         )
 
 
-def test_track_names(root: Path) -> list[str]:
-    """Names of the test tracks under `root/test/`, known when the workflow is parsed.
+STEM_SUFFIX = ".stem.mp4"
+
+
+def stem_track_names(subset: Path) -> list[str]:
+    """Track names of the MUSDB18 `*.stem.mp4` files in `subset` (train/ or test/), sorted."""
+    return sorted(p.name[: -len(STEM_SUFFIX)] for p in subset.iterdir() if p.name.endswith(STEM_SUFFIX))
+
+
+def check_stems_root(root: Path) -> None:
+    """`root` holds train/ and test/ with `*.stem.mp4` files, or a DatasetError saying what to do."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(
+            f"dataset.root '{root}' does not exist or is not a folder; point dataset.root at your MUSDB18 "
+            "folder (the one holding train/ and test/ with the *.stem.mp4 files)"
+        )
+    for subset in ("train", "test"):
+        if not (root / subset).is_dir():
+            raise DatasetError(
+                f"{root / subset}: missing; a MUSDB18 folder holds train/ and test/ with *.stem.mp4 files; "
+                f"point dataset.root at it{root_hint(root)}"
+            )
+        if not stem_track_names(root / subset):
+            wavs = any(p.is_dir() for p in (root / subset).iterdir())
+            hint = "; it holds folders: for MUSDB18-HQ (WAV folders) use dataset.kind: musdb18hq" if wavs else ""
+            raise DatasetError(
+                f"{root / subset}: no *.stem.mp4 files in it; MUSDB18 keeps one <track>.stem.mp4 per track "
+                f"in train/ and test/{hint}"
+            )
+
+
+def list_test_tracks(root: Path, kind: str = "musdb18hq") -> list[str]:
+    """Names of the test tracks under `root/test/`, known when the workflow is parsed: its
+    track folders, or for `kind` musdb18 its `*.stem.mp4` files.
 
     Raises DatasetError naming dataset.root when the root, its test/ folder or its tracks are missing.
     """
     root = Path(root)
     _check_root(root, "dataset")
+    if kind == "musdb18":
+        check_stems_root(root)
+        return stem_track_names(root / "test")
     test = root / "test"
     if not test.is_dir():
         raise DatasetError(
@@ -364,6 +399,8 @@ def scan_dataset(kind: str, root: Path, options: Mapping[str, Any] | None = None
         return scan_trackfolder(root, options["stems"], options.get("valid_tracks", []), options.get("resampled"))
     if kind == "periphery":
         return scan_training_only(root)
+    if kind == "musdb18":  # the MUSDB18-HQ-layout cache decoded from the *.stem.mp4 files
+        return scan_musdb_layout(Path(options["decoded"]))
     raise DatasetError(f"dataset.kind: unknown kind {kind!r}")
 
 
