@@ -7,9 +7,10 @@ sys.path.insert(0, workflow.basedir)
 
 from umxmr.config_check import validate_config
 from umxmr.data.demo import demo_track_names
-from umxmr.data.layout import DatasetError
+from umxmr.data.layout import list_test_tracks
 from umxmr.report.listening import listening_settings, listening_tracks
 from umxmr.resolutions import stft_resolutions
+from umxmr.target_sets import target_set
 from umxmr.settings import (
     ORACLE_LABEL,
     ORACLE_VARIANT,
@@ -24,6 +25,9 @@ from umxmr.settings import (
 validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 
 TARGETS = config["targets"]
+# what separate, the oracle and evaluate write and score: the targets, and a single target's complement
+STUDY = target_set(TARGETS)
+SCORED = STUDY.scored
 KIND = config["dataset"]["kind"]
 ROOT = Path(config["dataset"]["root"])
 MANIFEST = f"data/{KIND}.manifest.json"
@@ -36,13 +40,7 @@ def get_test_tracks():
         return demo_track_names(counts["train"], counts["valid"], counts["test"])[
             "test"
         ]
-    test = ROOT / "test"
-    if not test.is_dir():
-        raise DatasetError(
-            f"dataset.root '{ROOT}': no test/ folder there; point dataset.root in config.yaml "
-            "at your dataset folder (the one holding train/ and test/)"
-        )
-    return sorted(p.name for p in test.iterdir() if p.is_dir())
+    return list_test_tracks(ROOT, KIND)
 
 
 TEST_TRACKS = get_test_tracks()
@@ -68,10 +66,24 @@ def variant_settings(variant):
     return resolve_variant(config, variant)
 
 
+# tracks of the main dataset at other rates, resampled once to 44.1 kHz (dataset.other_rates: resample)
+RESAMPLED = (
+    f"data/44k/{KIND}" if config["dataset"].get("other_rates") == "resample" else None
+)
+
+
+# MUSDB18's *.stem.mp4 files decoded once into MUSDB18-HQ layout (dataset.kind: musdb18)
+DECODED = "data/decoded/musdb18" if KIND == "musdb18" else None
+
+
 def get_manifest_input(wildcards):
-    """What a manifest checks: the converted Periphery or the demo folder made by a rule; nothing for a user's dataset."""
+    """What a manifest checks: the converted Periphery, the demo folder or the resampled tracks made by a rule; nothing else for a user's dataset."""
     if wildcards.dataset == "periphery":
         return ["data/periphery"]
+    if RESAMPLED:
+        return [RESAMPLED]
+    if DECODED:
+        return [DECODED]
     return [config["dataset"]["root"]] if KIND == "demo" else []
 
 
@@ -80,6 +92,10 @@ def get_manifest_params(wildcards):
     if wildcards.dataset == "periphery":
         return {"kind": "periphery", "root": "data/periphery", "options": {}}
     options = {k: v for k, v in config["dataset"].items() if k not in ("kind", "root")}
+    if RESAMPLED:
+        options["resampled"] = RESAMPLED
+    if DECODED:
+        options["decoded"] = DECODED
     return {"kind": KIND, "root": config["dataset"]["root"], "options": options}
 
 

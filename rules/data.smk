@@ -50,6 +50,41 @@ rule periphery_convert:
         "../workflow_scripts/periphery_convert.py"
 
 
+# Tracks of a track-folder dataset that are not at 44.1 kHz, resampled once (soxr) into a cache
+# that the manifest lists instead of them (dataset.other_rates: resample).
+rule dataset_resample:
+    output:
+        directory(f"data/44k/{KIND}"),
+    log:
+        f"logs/data/44k/{KIND}.log",
+    benchmark:
+        f"benchmarks/data/44k/{KIND}.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        root=config["dataset"]["root"],
+        stems=config["dataset"].get("stems", {}),
+    script:
+        "../workflow_scripts/dataset_resample.py"
+
+
+# MUSDB18 as released (*.stem.mp4: stream 0 the mixture, then drums, bass, other, vocals),
+# decoded once into MUSDB18-HQ layout; the manifest checks and splits the decoded copy.
+rule musdb18_decode:
+    output:
+        directory("data/decoded/musdb18"),
+    log:
+        "logs/data/musdb18_decode.log",
+    benchmark:
+        "benchmarks/data/musdb18_decode.tsv"
+    conda:
+        "../envs/data.yaml"
+    params:
+        root=config["dataset"]["root"],
+    script:
+        "../workflow_scripts/musdb18_decode.py"
+
+
 # Check every track of a dataset once and list its tracks per split.
 rule dataset_manifest:
     input:

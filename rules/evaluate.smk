@@ -6,7 +6,7 @@ rule oracle_estimates:
         estimates=expand(
             "results/{oracle}/estimates/{{track}}/{target}.wav",
             oracle=ORACLE_VARIANT,
-            target=TARGETS,
+            target=SCORED,
         ),
         provenance=f"results/{ORACLE_VARIANT}/estimates/{{track}}/provenance.json",
     log:
@@ -14,7 +14,8 @@ rule oracle_estimates:
     conda:
         "../envs/torch.yaml"
     params:
-        targets=TARGETS,
+        targets=SCORED,
+        sums=STUDY.sums,
     script:
         "../workflow_scripts/oracle_estimates.py"
 
@@ -23,7 +24,7 @@ rule oracle_estimates:
 rule evaluate:
     input:
         estimates=expand(
-            "results/{{variant}}/estimates/{{track}}/{target}.wav", target=TARGETS
+            "results/{{variant}}/estimates/{{track}}/{target}.wav", target=SCORED
         ),
         provenance="results/{variant}/estimates/{track}/provenance.json",
         manifest=MANIFEST,
@@ -41,7 +42,8 @@ rule evaluate:
         # a 4-minute stereo track); the workers share them and add their own FFT buffers
         mem_mb=8000,
     params:
-        targets=TARGETS,
+        targets=SCORED,
+        sums=STUDY.sums,
         win=config["evaluation"].get("win", 1.0),
         hop=config["evaluation"].get("hop", 1.0),
     script:
@@ -93,5 +95,6 @@ rule compare:
         variants=EVAL_VARIANTS,
         oracle=ORACLE_LABEL,
         dataset=KIND,
+        targets_meaning=STUDY.meaning(),
     script:
         "../workflow_scripts/compare.py"

@@ -23,7 +23,7 @@ rule separate:
         manifest=MANIFEST,
     output:
         estimates=expand(
-            "results/{{variant}}/estimates/{{track}}/{target}.wav", target=TARGETS
+            "results/{{variant}}/estimates/{{track}}/{target}.wav", target=SCORED
         ),
         provenance="results/{variant}/estimates/{track}/provenance.json",
     log:
@@ -37,5 +37,7 @@ rule separate:
     threads: 1
     resources:
         mem_mb=4000,
+    params:
+        complement=STUDY.complement,
     script:
         "../workflow_scripts/separate.py"

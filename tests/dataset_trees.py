@@ -31,15 +31,18 @@ def noise(seed: int, frames: int, channels: int = 2, level: float = 0.1) -> np.n
     return np.random.default_rng(seed).uniform(-level, level, (frames, channels))
 
 
-def write_track(folder: Path, seed: int, seconds: float = 1.0, files: dict[str, str] | None = None) -> None:
-    """Four noise stems and their sum as mixture, 44.1 kHz stereo 16-bit (file names from `files`)."""
+def write_track(
+    folder: Path, seed: int, seconds: float = 1.0, files: dict[str, str] | None = None, rate: int = 44100
+) -> None:
+    """Four noise stems and their sum as mixture, stereo 16-bit at `rate` (file names from `files`;
+    the format follows the extension: .wav or .flac)."""
     files = files or {}
     folder.mkdir(parents=True)
-    frames = int(seconds * 44100)
+    frames = int(seconds * rate)
     stems = {s: np.round(noise(seed * 10 + i, frames) * 32767) / 32767 for i, s in enumerate(SOURCES)}
     stems["mixture"] = sum(stems.values())
     for stem, audio in stems.items():
-        sf.write(folder / files.get(stem, f"{stem}.wav"), audio, 44100, subtype="PCM_16")
+        sf.write(folder / files.get(stem, f"{stem}.wav"), audio, rate, subtype="PCM_16")
 
 
 def musdb_tree(root: Path, n_train: int = 2, n_valid: int = 1, n_test: int = 1, seconds: float = 1.0) -> Path:

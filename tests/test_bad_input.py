@@ -57,3 +57,12 @@ def test_musdb18hq_manifest_of_a_good_tree(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     manifest = yaml.safe_load((workdir / "data" / "musdb18hq.manifest.json").read_text())
     assert {s: v["tracks"] for s, v in manifest["summary"].items()} == {"train": 2, "valid": 1, "test": 1}
+
+
+def test_empty_dataset_root_says_what_it_should_hold_before_any_job(tmp_path):
+    (tmp_path / "musdb18hq").mkdir()
+    config = tiny_config()
+    config["dataset"] = {"kind": "musdb18hq", "root": str(tmp_path / "musdb18hq")}
+    result = snakemake(workdir_with_config(tmp_path, config), "-n", "results/boxplot.pdf")
+    assert result.returncode != 0
+    assert f"dataset.root '{tmp_path / 'musdb18hq'}' is an empty folder; it should hold train/ and test/" in result.stdout + result.stderr

@@ -93,7 +93,7 @@ def _truncate(path):
     "damage, message",
     [
         (lambda p: p.unlink(), "missing stem 'bass.wav'"),
-        (lambda p: p.write_bytes(b"RIFF0000WAVEjunk"), "not a readable WAV file"),
+        (lambda p: p.write_bytes(b"RIFF0000WAVEjunk"), "not a readable audio file"),
         (_truncate, r"truncated: its header declares 1000 bytes more"),
         (lambda p: _rewrite(p, rate=48000), "sample rate 48000 Hz, expected 44100 Hz"),
         (lambda p: _rewrite(p, mono=True), r"1 channel\(s\), expected stereo"),
@@ -122,7 +122,7 @@ def test_float_stems_without_nan_pass(tree):
     "damage, message",
     [
         (lambda r: shutil.rmtree(r / "test"), r"test: missing; the dataset folder must hold train/ and test/ \(found: train\)"),
-        (lambda r: shutil.copy(r / "train" / MUSDB_VALID[0] / "vocals.wav", r / "train" / "vocals.wav"), "WAV files directly inside"),
+        (lambda r: shutil.copy(r / "train" / MUSDB_VALID[0] / "vocals.wav", r / "train" / "vocals.wav"), "audio files directly inside"),
         (lambda r: (r / "test" / "Test Artist - Song 0" / "stems").mkdir(), "holds folder.* stems; a track folder holds only"),
     ],
     ids=["no-test", "loose-wav", "nested"],
@@ -199,3 +199,60 @@ def test_fast_pcm16_read_gives_libsndfiles_values(tmp_path):
         ours = read_audio(tmp_path / "x.wav", start, frames)
         theirs, _ = sf.read(tmp_path / "x.wav", start=start, frames=frames, dtype="float32", always_2d=True)
         assert ours.dtype == np.float32 and np.array_equal(ours, theirs)
+
+
+def _stems_in(folder):
+    write_track(folder, 1, seconds=0.1)
+
+
+@pytest.mark.parametrize(
+    "make, root_of, message",
+    [
+        (lambda r: r.mkdir(), lambda r: r, r"dataset.root '.*' is an empty folder; it should hold train/ and test/"),
+        (lambda r: [(r / "train").mkdir(parents=True), _stems_in(r / "test" / "t")], lambda r: r,
+         r"train: no track folders in it; train/ should hold one folder per track, .*/<track name>/, each with its stems \(mixture.wav"),
+        (lambda r: [_stems_in(r / "train" / "a"), (r / "test").mkdir()], lambda r: r, r"test: no track folders in it"),
+        (lambda r: _stems_in(r / "train" / "a"), lambda r: r / "train",
+         r"looks like a train/ or test/ folder itself \(it holds tracks\), so point dataset.root at the folder above it"),
+        (lambda r: _stems_in(r / "train" / "a"), lambda r: r.parent,
+         r"the dataset seems to be one level down: point dataset.root at '.*musdb'"),
+    ],
+    ids=["empty-root", "empty-train", "empty-test", "root-is-train", "root-is-parent"],
+)
+def test_empty_or_misplaced_root_says_what_it_should_hold(tmp_path, make, root_of, message):
+    root = tmp_path / "top" / "musdb"
+    root.parent.mkdir()
+    make(root)
+    for scan in (lambda r: scan_musdb_layout(r), lambda r: scan_trackfolder(r, FILES_PLAIN, ["a"])):
+        with pytest.raises(DatasetError, match=message) as err:
+            scan(root_of(root))
+        assert "none of its 0" not in str(err.value)
+
+
+FILES_PLAIN = {s: f"{s}.wav" for s in ("mixture", "vocals", "drums", "bass", "other")}
+
+
+def test_parse_time_test_track_names_say_the_same(tmp_path):
+    from umxmr.data.layout import list_test_tracks
+
+    root = tmp_path / "musdb"
+    _stems_in(root / "train" / "a")
+    with pytest.raises(DatasetError, match="looks like a train/ or test/ folder itself"):
+        list_test_tracks(root / "train")
+    with pytest.raises(DatasetError, match=r"dataset.root '.*musdb': no test/ folder there"):
+        list_test_tracks(root)
+    (root / "test").mkdir()
+    with pytest.raises(DatasetError, match="test: no track folders in it"):
+        list_test_tracks(root)
+    with pytest.raises(DatasetError, match="point dataset.root at '.*musdb'"):
+        list_test_tracks(tmp_path)
+
+
+def test_every_track_a_validation_track_leaves_no_training_split(tmp_path):
+    root = tmp_path / "musdb"
+    _stems_in(root / "train" / MUSDB_VALID[0])
+    _stems_in(root / "test" / "t")
+    with pytest.raises(DatasetError, match=r"train: all its 1 track folders are validation tracks in musdb's validation list"):
+        scan_musdb_layout(root)
+    with pytest.raises(DatasetError, match="dataset.valid_tracks: names every track of .*train, so the training split is empty"):
+        scan_trackfolder(root, FILES_PLAIN, [MUSDB_VALID[0]])

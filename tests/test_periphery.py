@@ -150,3 +150,13 @@ def test_demo_raw_tree_converts_back_to_its_sources(tmp_path):
     out = tmp_path / "out" / "train" / musdb_folder_name(names[0])
     for target in ("drums", "bass", "other", "vocals", "mixture"):
         np.testing.assert_allclose(read(out / f"{target}.wav"), sources[target] / 32768.0, atol=1e-6)
+
+
+def test_empty_raw_folder_or_a_song_folder_as_raw_is_named(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    with pytest.raises(DatasetError, match=f"periphery.raw '{raw}': no song folders; .*copy the song folders there"):
+        convert_periphery(raw, tmp_path / "out")
+    sf.write(raw / "Drums.wav", noise(1, 100), 44100)
+    with pytest.raises(DatasetError, match=f"looks like one song's folder: point periphery.raw at the folder above it \\('{tmp_path}'\\)"):
+        convert_periphery(raw, tmp_path / "out")

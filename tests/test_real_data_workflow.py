@@ -49,19 +49,25 @@ def test_umx_mr_6_trains_on_demo_and_converted_songs(tmp_path):
     assert "8 train excerpts/epoch, 1 valid tracks" in log
 
 
-FILES = {"mixture": "mix.wav", "vocals": "vox.wav", "drums": "drums.wav", "bass": "bass.wav", "other": "rest.wav"}
+FILES = {"mixture": "mix.flac", "vocals": "vox.wav", "drums": "drums.wav", "bass": "bass.flac", "other": "rest.wav"}
 
 
 @pytest.mark.workflow
 def test_trackfolder_dataset_is_evaluated_with_its_stem_names(tmp_path):
+    """FLAC and WAV stems under their own names; the test track at 48 kHz, resampled once."""
     root = tmp_path / "mine"
     for i, (subset, name) in enumerate([("train", "a"), ("train", "b"), ("valid", "v"), ("test", "t")]):
-        write_track(root / subset / name, i, seconds=2.0, files=FILES)
+        write_track(root / subset / name, i, seconds=2.0, files=FILES, rate=48000 if name == "t" else 44100)
     config = yaml.safe_load((ROOT / ".test" / "config.yaml").read_text())
-    config["dataset"] = {"kind": "trackfolder", "root": str(root), "stems": FILES}
+    config["dataset"] = {"kind": "trackfolder", "root": str(root), "stems": FILES, "other_rates": "resample"}
     config["defaults"] = config["demo"]["overrides"]  # tiny training off the demo too
     workdir = workdir_with_config(tmp_path / "work", config)
     result = snakemake(workdir, "results/umx-mr-0/museval/t.json")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     scores = json.loads((workdir / "results/umx-mr-0/museval/t.json").read_text())
     assert {t["name"] for t in scores["targets"]} == {"vocals", "drums", "bass", "other"}
+    resampled = json.loads((workdir / "data/44k/trackfolder/resampled.json").read_text())
+    assert [x["track"] for x in resampled["tracks"]] == ["t"]
+    manifest = json.loads((workdir / "data/trackfolder.manifest.json").read_text())
+    assert manifest["splits"]["test"][0]["frames"] == 88200  # 2 s at 44.1 kHz
+    assert manifest["splits"]["train"][0]["files"]["mixture"] == "mix.flac"

@@ -60,3 +60,16 @@ def test_provenance_section_has_one_row_per_variant_in_table_order():
     rows = lines[header + 2 : header + 5]
     assert [r.split(" | ")[0] for r in rows] == [f"| {ORACLE}", "| umx-mr-0", "| mr"]
     assert rows[1] == "| umx-mr-0 | " + " | ".join(f"umx-mr-0:{c}" for c in TABLE_COLUMNS) + " |"
+
+
+def test_a_two_target_study_says_what_its_scores_mean():
+    from umxmr.target_sets import target_set
+
+    df = scores()
+    df = df[df.target.isin(["vocals", "bass"])]
+    meaning = target_set(["vocals", "bass"]).meaning()
+    text = to_markdown(summary_sections(summarize(df), paired_comparison(df, "umx-mr-0"), ["umx-mr-0", "mr"], ORACLE, "demo",
+                                        targets_meaning=meaning))
+    intro = next(l for l in text.splitlines() if l.startswith("Median over tracks"))
+    assert intro.endswith(meaning) and "drums, other are not a reference" in intro
+    assert next(l for l in text.splitlines() if l.startswith("| variant | vocals")).startswith("| variant | vocals | bass | tracks")

@@ -15,6 +15,7 @@ import jsonschema
 import yaml
 
 from umxmr.settings import resolve_variant
+from umxmr.target_sets import target_set_errors
 
 
 class ConfigError(ValueError):
@@ -56,7 +57,7 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
     if dataset["kind"] == "trackfolder" and "stems" not in dataset:
         errors.append("dataset.stems: required for kind trackfolder (the file name of each stem in a track folder)")
     if dataset["kind"] != "trackfolder":
-        for key in ("stems", "valid_tracks"):
+        for key in ("stems", "valid_tracks", "other_rates"):
             if key in dataset:
                 errors.append(f"dataset.{key}: only used by kind trackfolder; remove it")
     for name in config["variants"]:
@@ -68,6 +69,7 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
         for extra in settings["train"]["extra_datasets"]:
             if extra not in config:
                 errors.append(f"variants.{name}: trains on {extra!r} but config.yaml has no {extra!r} section")
+    errors += target_set_errors(config)
     if dataset["kind"] == "demo" and "periphery" in config and "periphery" not in config.get("demo", {}):
         errors.append("demo.periphery: required on the demo dataset when config.yaml has a periphery section")
     return errors

@@ -21,6 +21,7 @@ sections = summary_sections(
     snakemake.params.variants,
     snakemake.params.oracle,
     snakemake.params.dataset,
+    targets_meaning=snakemake.params.targets_meaning,
 )
 write_text(Path(snakemake.output.markdown), to_markdown(sections))
 write_text(Path(snakemake.output.html), to_html(sections))

@@ -26,5 +26,6 @@ evaluate_track_dirs(
     hop=snakemake.params.hop,
     reference_files=tracks[track].files,
     workers=snakemake.threads,
+    reference_sums=snakemake.params.sums,
     provenance=with_current_versions(json.loads(Path(snakemake.input.provenance).read_text())),
 )

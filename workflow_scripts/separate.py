@@ -21,4 +21,5 @@ separate_track_files(
     outputs=[Path(p) for p in snakemake.output.estimates],
     provenance_out=Path(snakemake.output.provenance),
     run=provenance(snakemake.config, Path(snakemake.scriptdir).parent),
+    complement=snakemake.params.complement,
 )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,7 +26,9 @@ import soundfile as sf
 from tqdm import tqdm
 
 from umxmr.atomic import write_text
-from umxmr.data.audio import RATE, AudioError, audio_info, wav_missing_bytes
+from umxmr.data.audio import RATE, AudioError, audio_info, open_audio
+
+log = logging.getLogger(__name__)
 
 STEMS = ("mixture", "drums", "bass", "other", "vocals")
 SPLITS = ("train", "valid", "test")
@@ -71,15 +74,16 @@ def check_finite(path: Path) -> None:
         return
     done = 0
     try:
-        for block in sf.blocks(str(path), blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
-            bad = ~np.isfinite(block)
-            if bad.any():
-                frame = done + int(np.flatnonzero(bad.any(axis=1))[0])
-                raise DatasetError(
-                    f"{path}: NaN or inf sample at frame {frame} ({frame / info.samplerate:.2f} s); "
-                    "re-export the file"
-                )
-            done += block.shape[0]
+        with open_audio(path) as f:
+            for block in f.blocks(blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
+                bad = ~np.isfinite(block)
+                if bad.any():
+                    frame = done + int(np.flatnonzero(bad.any(axis=1))[0])
+                    raise DatasetError(
+                        f"{path}: NaN or inf sample at frame {frame} ({frame / info.samplerate:.2f} s); "
+                        "re-export the file"
+                    )
+                done += block.shape[0]
     except (RuntimeError, sf.LibsndfileError) as err:
         raise DatasetError(f"{path}: cannot read audio after frame {done} ({err}); replace or re-export it") from err
 
@@ -99,19 +103,16 @@ def check_track(
             wanted = ", ".join(files.get(s, f"{s}.wav") for s in stems)
             raise DatasetError(f"{path}: missing stem '{path.name}'; every track needs {wanted}")
         try:
-            info = audio_info(path)
+            info = audio_info(path)  # truncation and header fields against libsndfile
         except AudioError as err:
             raise DatasetError(str(err)) from err
-        missing = wav_missing_bytes(path)
-        if missing:
-            raise DatasetError(
-                f"{path}: truncated: its header declares {missing} bytes more audio than the file holds; "
-                "copy or export it again"
-            )
+        if info.note:
+            log.warning(info.note)
         if info.samplerate != RATE:
             raise DatasetError(
                 f"{path}: sample rate {info.samplerate} Hz, expected {RATE} Hz; resample the track "
-                "(e.g. sox in.wav -r 44100 out.wav)"
+                "(e.g. sox in.wav -r 44100 out.wav), or, for dataset.kind: trackfolder, set "
+                "dataset.other_rates: resample (resampled once into a cache)"
             )
         if info.channels != 2:
             raise DatasetError(f"{path}: {info.channels} channel(s), expected stereo (2)")
@@ -128,21 +129,50 @@ def check_track(
     return TrackInfo(folder.name, split, str(folder), int(frames), RATE, 2, custom or None, sizes)
 
 
-def _track_folders(subset: Path) -> list[Path]:
-    """Track folders of train/ or test/, refusing the layouts that musdb would misread."""
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp4")
+
+
+def _holds_audio(folder: Path) -> bool:
+    return any(p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith(".") for p in folder.iterdir())
+
+
+def root_hint(root: Path) -> str:
+    """What to do when `root` has no train/ or test/: it may be train/ or test/ itself (its
+    subfolders hold stems) or the folder above the dataset (a subfolder holds train/ and test/)."""
+    if not root.is_dir():
+        return ""
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if root.name in SPLITS or _holds_audio(root) or any(_holds_audio(d) for d in subdirs[:20]):
+        return (
+            f"; '{root}' looks like a train/ or test/ folder itself (it holds tracks), so point "
+            f"dataset.root at the folder above it that holds both train/ and test/ (e.g. '{root.parent}')"
+        )
+    inner = [d for d in subdirs if (d / "train").is_dir() or (d / "test").is_dir()]
+    if inner:
+        return f"; the dataset seems to be one level down: point dataset.root at '{inner[0]}'"
+    return ""
+
+
+def _track_folders(subset: Path, wanted: str = "mixture.wav, drums.wav, bass.wav, other.wav, vocals.wav") -> list[Path]:
+    """Track folders of train/ or test/, refusing the layouts that musdb would misread and empty folders."""
     if not subset.is_dir():
         found = ", ".join(sorted(p.name for p in subset.parent.iterdir())) or "nothing"
         raise DatasetError(
             f"{subset}: missing; the dataset folder must hold train/ and test/ (found: {found}); "
-            "point dataset.root at the folder that holds them"
+            f"point dataset.root at the folder that holds them{root_hint(subset.parent)}"
         )
-    loose = sorted(p.name for p in subset.iterdir() if p.is_file() and p.suffix.lower() == ".wav")
+    loose = sorted(p.name for p in subset.iterdir() if p.is_file() and p.suffix.lower() in (".wav", ".flac"))
     if loose:
         raise DatasetError(
-            f"{subset}: WAV files directly inside ({', '.join(loose[:3])}); each track must be a folder "
+            f"{subset}: audio files directly inside ({', '.join(loose[:3])}); each track must be a folder "
             f"{subset}/<track name>/ holding its stems"
         )
     folders = sorted(p for p in subset.iterdir() if p.is_dir())
+    if not folders:
+        raise DatasetError(
+            f"{subset}: no track folders in it; {subset.name}/ should hold one folder per track, "
+            f"{subset}/<track name>/, each with its stems ({wanted}); copy the tracks there"
+        )
     for folder in folders:
         nested = sorted(p.name for p in folder.iterdir() if p.is_dir())
         if nested:
@@ -153,12 +183,20 @@ def _track_folders(subset: Path) -> list[Path]:
     return folders
 
 
-def _check_folders(folders: Sequence[Path], desc: str, **kwargs: Any) -> dict[str, TrackInfo]:
-    """check_track on every folder, with a progress bar (the NaN scan reads float audio)."""
-    return {
-        f.name: check_track(f, "unsplit", **kwargs)
-        for f in tqdm(folders, desc=desc, unit="track", mininterval=5)
-    }
+def _check_folders(
+    folders: Sequence[Path], desc: str, cache: Path | None = None, **kwargs: Any
+) -> dict[str, TrackInfo]:
+    """check_track on every folder, with a progress bar (the NaN scan reads float audio).
+
+    A track that `cache` holds (`<cache>/<track>/`, resampled by `umxmr.data.resample`) is
+    checked and listed there, with the cache's stem names."""
+    checked = {}
+    for f in tqdm(folders, desc=desc, unit="track", mininterval=5):
+        if cache is not None and (cache / f.name).is_dir():
+            checked[f.name] = check_track(cache / f.name, "unsplit")
+        else:
+            checked[f.name] = check_track(f, "unsplit", **kwargs)
+    return checked
 
 
 def _musdb_split_names(root: Path, setup_file: str | None) -> dict[str, list[str]]:
@@ -186,6 +224,68 @@ def _check_root(root: Path, what: str) -> None:
             f"dataset.root '{root}' does not exist or is not a folder; point dataset.root in "
             f"config.yaml at your {what} folder (the one holding train/ and test/)"
         )
+    if not any(p for p in root.iterdir() if not p.name.startswith(".")):
+        raise DatasetError(
+            f"dataset.root '{root}' is an empty folder; it should hold train/ and test/, each with one folder "
+            f"per track holding its stems; copy your {what} there or point dataset.root at it"
+        )
+
+
+STEM_SUFFIX = ".stem.mp4"
+
+
+def stem_track_names(subset: Path) -> list[str]:
+    """Track names of the MUSDB18 `*.stem.mp4` files in `subset` (train/ or test/), sorted."""
+    return sorted(p.name[: -len(STEM_SUFFIX)] for p in subset.iterdir() if p.name.endswith(STEM_SUFFIX))
+
+
+def check_stems_root(root: Path) -> None:
+    """`root` holds train/ and test/ with `*.stem.mp4` files, or a DatasetError saying what to do."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(
+            f"dataset.root '{root}' does not exist or is not a folder; point dataset.root at your MUSDB18 "
+            "folder (the one holding train/ and test/ with the *.stem.mp4 files)"
+        )
+    for subset in ("train", "test"):
+        if not (root / subset).is_dir():
+            raise DatasetError(
+                f"{root / subset}: missing; a MUSDB18 folder holds train/ and test/ with *.stem.mp4 files; "
+                f"point dataset.root at it{root_hint(root)}"
+            )
+        if not stem_track_names(root / subset):
+            wavs = any(p.is_dir() for p in (root / subset).iterdir())
+            hint = "; it holds folders: for MUSDB18-HQ (WAV folders) use dataset.kind: musdb18hq" if wavs else ""
+            raise DatasetError(
+                f"{root / subset}: no *.stem.mp4 files in it; MUSDB18 keeps one <track>.stem.mp4 per track "
+                f"in train/ and test/{hint}"
+            )
+
+
+def list_test_tracks(root: Path, kind: str = "musdb18hq") -> list[str]:
+    """Names of the test tracks under `root/test/`, known when the workflow is parsed: its
+    track folders, or for `kind` musdb18 its `*.stem.mp4` files.
+
+    Raises DatasetError naming dataset.root when the root, its test/ folder or its tracks are missing.
+    """
+    root = Path(root)
+    _check_root(root, "dataset")
+    if kind == "musdb18":
+        check_stems_root(root)
+        return stem_track_names(root / "test")
+    test = root / "test"
+    if not test.is_dir():
+        raise DatasetError(
+            f"dataset.root '{root}': no test/ folder there; point dataset.root in config.yaml "
+            f"at your dataset folder (the one holding train/ and test/){root_hint(root)}"
+        )
+    names = sorted(p.name for p in test.iterdir() if p.is_dir())  # as the manifest lists them
+    if not names:
+        raise DatasetError(
+            f"{test}: no track folders in it; test/ should hold one folder per test track with its stems; "
+            "copy the test tracks there"
+        )
+    return names
 
 
 def scan_musdb_layout(root: Path, setup_file: str | None = None) -> dict[str, list[TrackInfo]]:
@@ -215,9 +315,11 @@ def scan_musdb_layout(root: Path, setup_file: str | None = None) -> dict[str, li
             "validation split is empty; MUSDB18-HQ's train/ must keep its original track names "
             "(e.g. 'Actions - One Minute Smile'); for other data use dataset.kind: trackfolder"
         )
-    for split in SPLITS:
-        if not tracks[split]:
-            raise DatasetError(f"{root}: no tracks in the {split} split")
+    if not tracks["train"]:
+        raise DatasetError(
+            f"{root / 'train'}: all its {len(folders['train'])} track folders are validation tracks in {listing}, "
+            "so the training split is empty; add training tracks to train/"
+        )
     check_musdb_counts(root, len(folders["train"]), len(folders["test"]), counts)
     return tracks
 
@@ -232,13 +334,15 @@ def check_musdb_counts(root: Path, train_folders: int, test_folders: int, counts
 
 
 def scan_trackfolder(
-    root: Path, stem_files: Mapping[str, str], valid_tracks: Sequence[str] = ()
+    root: Path, stem_files: Mapping[str, str], valid_tracks: Sequence[str] = (), resampled: Path | None = None
 ) -> dict[str, list[TrackInfo]]:
     """Check a generic track-folder tree: root/{train,test}/<track>/ and root/valid/ or a valid list.
 
-    `stem_files` names each stem's file (mixture, drums, bass, other, vocals), the same in
-    every track folder. Validation tracks come from root/valid/ or, without it, are the
-    named folders of root/train/.
+    `stem_files` names each stem's file (mixture, drums, bass, other, vocals; WAV or FLAC),
+    the same in every track folder. Validation tracks come from root/valid/ or, without it,
+    are the named folders of root/train/. Tracks that `resampled` holds (the cache of
+    `umxmr.data.resample.resample_tree`, for `dataset.other_rates: resample`) are taken
+    from there.
     """
     _check_root(root, "track-folder dataset")
     missing = [s for s in STEMS if s not in stem_files]
@@ -255,7 +359,13 @@ def scan_trackfolder(
         )
     subsets = ("train", "valid", "test") if has_valid_dir else ("train", "test")
     checked = {
-        s: _check_folders(_track_folders(root / s), f"checking {root / s}", files=stem_files) for s in subsets
+        s: _check_folders(
+            _track_folders(root / s, ", ".join(stem_files[t] for t in STEMS)),
+            f"checking {root / s}",
+            cache=Path(resampled) / s if resampled else None,
+            files=stem_files,
+        )
+        for s in subsets
     }
     if not has_valid_dir:
         unknown = sorted(set(valid_tracks) - set(checked["train"]))
@@ -263,9 +373,11 @@ def scan_trackfolder(
             raise DatasetError(f"dataset.valid_tracks: {', '.join(unknown)} not found in {root / 'train'}")
         checked["valid"] = {n: checked["train"].pop(n) for n in valid_tracks}
     tracks = {s: [dataclasses.replace(t, split=s) for t in checked[s].values()] for s in SPLITS}
-    for split in SPLITS:
-        if not tracks[split]:
-            raise DatasetError(f"{root}: no tracks in the {split} split")
+    if not tracks["train"]:
+        raise DatasetError(
+            f"dataset.valid_tracks: names every track of {root / 'train'}, so the training split is empty; "
+            "leave some tracks for training"
+        )
     return tracks
 
 
@@ -273,8 +385,6 @@ def scan_training_only(root: Path) -> dict[str, list[TrackInfo]]:
     """A MUSDB-layout tree whose tracks (root/train/<track>/) all serve training, as the converted Periphery."""
     _check_root(root, "converted")
     train = _check_folders(_track_folders(root / "train"), f"checking {root / 'train'}")
-    if not train:
-        raise DatasetError(f"{root / 'train'}: no tracks")
     return {"train": [dataclasses.replace(t, split="train") for t in train.values()], "valid": [], "test": []}
 
 
@@ -286,9 +396,11 @@ def scan_dataset(kind: str, root: Path, options: Mapping[str, Any] | None = None
     if kind == "demo":
         return scan_musdb_layout(root, "setup.yaml")
     if kind == "trackfolder":
-        return scan_trackfolder(root, options["stems"], options.get("valid_tracks", []))
+        return scan_trackfolder(root, options["stems"], options.get("valid_tracks", []), options.get("resampled"))
     if kind == "periphery":
         return scan_training_only(root)
+    if kind == "musdb18":  # the MUSDB18-HQ-layout cache decoded from the *.stem.mp4 files
+        return scan_musdb_layout(Path(options["decoded"]))
     raise DatasetError(f"dataset.kind: unknown kind {kind!r}")
 
 

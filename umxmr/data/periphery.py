@@ -138,7 +138,12 @@ def convert_periphery(
         raise DatasetError(f"periphery.mapping: unknown target(s) {unknown}; targets are {', '.join(TARGETS)}")
     songs = sorted(p for p in raw.iterdir() if p.is_dir())
     if not songs:
-        raise DatasetError(f"{raw}: no song folders; it must hold one folder of stem WAVs per song")
+        loose = any(p.is_file() and p.suffix.lower() == ".wav" for p in raw.iterdir())
+        hint = (
+            f"; it holds stem WAVs itself, so it looks like one song's folder: point periphery.raw at the folder "
+            f"above it ('{raw.parent}')" if loose else "; copy the song folders there"
+        )
+        raise DatasetError(f"periphery.raw '{raw}': no song folders; it must hold one folder of stem WAVs per song{hint}")
     names = [musdb_folder_name(s.name) for s in songs]
     clash = sorted({n for n in names if names.count(n) > 1})
     if clash:

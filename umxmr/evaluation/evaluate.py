@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from umxmr.atomic import write_text
+from umxmr.data.audio import open_audio
 from umxmr.evaluation.bsseval import bss_eval_v4
 from umxmr.evaluation.museval_import import import_museval
 
@@ -95,7 +96,7 @@ def evaluate_track(
     win: float = 1.0,
     hop: float = 1.0,
     workers: int = 1,
-) -> "museval.TrackStore":
+) -> museval.TrackStore:
     """BSSEval v4 scores of one track, in museval's ``TrackStore``.
 
     ``references``/``estimates`` map target name -> (nb_samples, nb_channels) float
@@ -159,12 +160,10 @@ def evaluate_track(
 
 
 def _read_wav(path: Path) -> tuple[np.ndarray, int]:
-    import soundfile as sf
-
     if not path.is_file():
         raise FileNotFoundError(f"missing audio file {path}")
-    audio, rate = sf.read(str(path), dtype="float64", always_2d=True)
-    return audio, int(rate)
+    with open_audio(path) as f:  # a WAV from a pipe (data size 0) as the manifest counted it
+        return f.read(dtype="float64", always_2d=True), int(f.samplerate)
 
 
 def evaluate_track_dirs(
@@ -178,13 +177,16 @@ def evaluate_track_dirs(
     reference_files: Mapping[str, str] | None = None,
     workers: int = 1,
     provenance: Mapping[str, Any] | None = None,
+    reference_sums: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Evaluate ``<estimate_dir>/<target>.wav`` against ``<reference_dir>/<target>.wav``
     (or the file `reference_files` names for the target, as a trackfolder dataset's)
     for each target (in the given order) and write museval's JSON to ``out_json``,
     with `provenance` (what produced the estimates) under the key ``provenance``.
 
-    Files are read as float64 (as musdb does). All files must share one sample rate
+    A target named in `reference_sums` (a single-target study's complement, see
+    :mod:`umxmr.target_sets`) has as reference the sum of those stems' files, as musdb's
+    accompaniment. Files are read as float64 (as musdb does). All files must share one sample rate
     and shape. ``out_json`` is written atomically: it is only created (or replaced)
     once evaluation succeeded.
     """
@@ -203,9 +205,16 @@ def evaluate_track_dirs(
             ("reference", reference_dir, references),
             ("estimate", estimate_dir, estimates),
         ):
-            name = (reference_files or {}).get(target, f"{target}.wav") if kind == "reference" else f"{target}.wav"
-            path = folder / name
-            audio, rate = _read_wav(path)
+            parts = (reference_sums or {}).get(target, [target]) if kind == "reference" else [target]
+            audio = None
+            for part in parts:
+                name = (reference_files or {}).get(part, f"{part}.wav") if kind == "reference" else f"{part}.wav"
+                path = folder / name
+                part_audio, rate = _read_wav(path)
+                if audio is not None and part_audio.shape != audio.shape:
+                    raise ValueError(f"track {track_name!r}: {path} has shape {part_audio.shape}, the other "
+                                     f"stems of {target} {audio.shape}")
+                audio = part_audio if audio is None else audio + part_audio
             if first is None:
                 first = (path, rate, audio.shape)
             else:

@@ -53,15 +53,24 @@ def phase_mix_track_files(
     run: Mapping[str, Any],
     n_fft: int = 4096,
     hop: int = 1024,
+    sums: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Write the phase-mix oracle of test track `track` as one WAV per target, and to
-    `provenance_out` the record of what produced them (`run`: the run's provenance)."""
+    `provenance_out` the record of what produced them (`run`: the run's provenance).
+
+    A target named in `sums` (a single-target study's complement, `umxmr.target_sets`) is
+    the sum of those stems, as musdb's accompaniment."""
     tracks = {t.name: t for t in load_manifest(Path(manifest))["test"]}
     if track not in tracks:
         raise ValueError(f"track {track!r} is not a test track of {manifest}")
     info = tracks[track]
     mixture = read_audio(info.path("mixture"), dtype="float64")
-    sources = {t: read_audio(info.path(t), dtype="float64") for t in targets}
+    sums = sums or {}
+    sources = {
+        t: sum(read_audio(info.path(s), dtype="float64") for s in sums[t]) if t in sums
+        else read_audio(info.path(t), dtype="float64")
+        for t in targets
+    }
     estimates = phase_mix(mixture, sources, n_fft, hop)
     for target, path in zip(targets, outputs):
         write_audio(Path(path), estimates[target], info.rate)

@@ -43,11 +43,13 @@ def _p(value: float) -> str:
 
 
 def summary_sections(
-    summary: pd.DataFrame, comparison: pd.DataFrame, variants: Sequence[str], oracle: str, dataset: str, metric: str = "SDR"
+    summary: pd.DataFrame, comparison: pd.DataFrame, variants: Sequence[str], oracle: str, dataset: str, metric: str = "SDR",
+    targets_meaning: str = "",
 ) -> list[Section]:
     """The tables. ``summary`` is :func:`umxmr.evaluation.aggregate.summarize`'s frame, ``comparison``
     :func:`umxmr.evaluation.compare.paired_comparison`'s; rows: ``oracle`` (the oracle's label) first,
-    then ``variants`` in that order, then the published rows."""
+    then ``variants`` in that order, then the published rows. ``targets_meaning`` (from
+    :meth:`umxmr.target_sets.TargetSet.meaning`) says what the scores of the study's target set mean."""
     sdr = summary[summary["metric"] == metric].copy()
     sdr["variant"] = sdr["variant"].astype(str)
     targets = target_order(sdr["target"])
@@ -55,7 +57,8 @@ def summary_sections(
     ordered = [oracle] * (oracle in present) + [v for v in variants if v in present and v != oracle]
     scores = Section(
         f"{metric} per target (BSSEval v4, museval)",
-        f"Median over tracks of the median over 1 s frames, in dB; dataset: {dataset}.",
+        f"Median over tracks of the median over 1 s frames, in dB; dataset: {dataset}."
+        + (f" {targets_meaning}" if targets_meaning else ""),
         ["variant", *targets, "tracks", "source"],
     )
     for variant in ordered:

@@ -246,9 +246,14 @@ def separate_track_files(
     outputs: Sequence[Path],
     provenance_out: Path,
     run: Mapping[str, Any],
+    complement: str | None = None,
 ) -> None:
     """Separate test track `track` of the manifest; write one WAV per target (same order as the
-    models) and, to `provenance_out`, the record of what produced them (`run`: the run's provenance)."""
+    models) and, to `provenance_out`, the record of what produced them (`run`: the run's provenance).
+
+    With `complement` (a single-target study, `umxmr.target_sets`), the separation's residual
+    (mixture minus the target, `separation.residual`) is written to the output after the targets.
+    """
     conf = json.loads(Path(separator).read_text())
     device = pick_device(conf.get("device", "auto"))
     tracks = {t.name: t for t in load_manifest(manifest)["test"]}
@@ -282,7 +287,13 @@ def separate_track_files(
             frontends=frontends,
             **wiener,
         )
-    for target, path in zip(conf["targets"], outputs):
-        write_audio(path, estimates[target], int(conf["sample_rate"]))
+    names = list(conf["targets"])
+    if complement:
+        if "residual" not in estimates:
+            raise ValueError(f"{separator}: no residual to write as {complement}; set separation.residual: true")
+        estimates[complement] = estimates["residual"]
+        names.append(complement)
+    for name, path in zip(names, outputs, strict=True):
+        write_audio(path, estimates[name], int(conf["sample_rate"]))
     models = {target: json.loads(Path(summary).read_text()) for target, summary in zip(conf["targets"], summaries)}
     write_separation_provenance(provenance_out, run, str(device), wiener, models)
