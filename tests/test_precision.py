@@ -77,3 +77,18 @@ def test_fp16_on_cpu_runs_with_a_gradient_scaler_in_the_checkpoint(data, tmp_pat
     assert all(map(math.isfinite, fp16["train_loss_history"] + fp16["valid_loss_history"]))
     state = torch.load(tmp_path / "resume/vocals.chkpnt", weights_only=False)
     assert 0 < state["scaler"]["scale"] < 65536.0  # it backed off from its initial scale
+
+
+def test_cuda_out_of_memory_names_the_job_the_batch_size_and_what_to_lower(data, tmp_path, monkeypatch):  # noqa: F811
+    def no_memory(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(train, "_batch_loss", no_memory)
+    with pytest.raises(train.OutOfMemory) as error:
+        run(data, tmp_path, settings(batch_size=4))
+    message = str(error.value)
+    assert f"training vocals (writing {tmp_path / 'vocals.pth'})" in message
+    assert "train.batch_size 4" in message and "Lower train.batch_size (e.g. to 2)" in message
+    assert "train.precision: bf16" in message and "Tried to allocate 2.00 GiB" in message
+    assert isinstance(error.value.__cause__, torch.cuda.OutOfMemoryError)
+    assert not (tmp_path / "vocals.pth").exists()

@@ -91,13 +91,14 @@ class OutOfMemory(TrainingError):
     """CUDA ran out of memory; the message names the job, the batch size and what to lower."""
 
 
-def out_of_memory_message(target: str, cfg: Mapping[str, Any], device: torch.device, error: BaseException) -> str:
+def out_of_memory_message(job: str, cfg: Mapping[str, Any], device: torch.device, error: BaseException) -> str:
+    """What ran out, at which batch size, and what to lower."""
     peak = ""
     if device.type == "cuda":
         with contextlib.suppress(Exception):
             peak = f" (peak {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB allocated on {device})"
     return (
-        f"training {target} on {device} ran out of GPU memory at train.batch_size {cfg['batch_size']}, "
+        f"training {job} on {device} ran out of GPU memory at train.batch_size {cfg['batch_size']}, "
         f"train.seq_dur {cfg['seq_dur']} s, precision {cfg.get('precision', 'fp32')}{peak}. Lower "
         f"train.batch_size (e.g. to {max(1, cfg['batch_size'] // 2)}) or train.seq_dur, set train.precision: "
         "bf16, or run one training per GPU (resources gpu=1 per job). Validation runs whole tracks at "
@@ -450,7 +451,8 @@ def train_target(
         try:
             return _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_json, provenance, extra_stats)
         except torch.cuda.OutOfMemoryError as error:
-            raise OutOfMemory(out_of_memory_message(target, settings["train"], device, error)) from error
+            job = f"{target} (writing {out_pth})"
+            raise OutOfMemory(out_of_memory_message(job, settings["train"], device, error)) from error
 
 
 def _train_on(
