@@ -47,7 +47,7 @@ def target_origins(path: str, tracks) -> tuple[np.ndarray, np.ndarray]:
         if path == "loader":
             targets += [data[i][1] for i in batch]
         else:
-            stems = torch.stack([data[i] for i in batch])
+            stems = torch.stack([data[i] for i in batch]).transpose(-1, -2)
             generator = train.batch_generator(torch.device("cpu"), 7, 1, number)
             targets += list(mix_on_device(stems, 0, [], True, generator)[1])
     targets = torch.stack(targets)

@@ -91,7 +91,8 @@ class ExcerptDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor] | torch.Tensor:
         """(mixture, target), each (nb_channels, nb_timesteps); with `stems`, the raw stems
-        (nb_sources, nb_channels, nb_timesteps), unaugmented, for `mix_on_device`.
+        (nb_sources, nb_timesteps, nb_channels), unaugmented, for `mix_on_device` (after
+        `.transpose(-1, -2)`).
 
         `index` may be `(epoch, index)`: a worker that lives across epochs (persistent
         workers) holds a copy of the dataset whose `epoch` attribute is stale.
@@ -121,8 +122,10 @@ class ExcerptDataset(torch.utils.data.Dataset):
         stems = []
         for source in self.sources:
             start = int(rng.uniform(0, track.frames - self.seq_frames))
-            stems.append(read_audio(track.path(source), start=start, frames=self.seq_frames).T)
-        return torch.from_numpy(np.ascontiguousarray(np.stack(stems)))
+            stems.append(read_audio(track.path(source), start=start, frames=self.seq_frames))
+        # (nb_sources, nb_timesteps, nb_channels) as read: the transpose to channels first is a
+        # free view on the device (`.transpose(-1, -2)`), a copy of every sample here
+        return torch.from_numpy(np.stack(stems))
 
 
 def mix_on_device(
@@ -147,17 +150,25 @@ def mix_on_device(
         raise ValueError(f"train.source_augmentations: unknown {sorted(unknown)}; known: {', '.join(AUGMENTATIONS)}")
     nb_samples, nb_sources, nb_channels, _ = stems.shape
     device = stems.device
+    shape = (nb_samples, nb_sources)
     if random_track_mix:
-        pick = torch.randint(nb_samples, (nb_samples, nb_sources), generator=generator, device=device)
-        stems = stems[pick, torch.arange(nb_sources, device=device)]
-    for name in augmentations:
+        item = torch.randint(nb_samples, shape, generator=generator, device=device)
+    else:
+        item = torch.arange(nb_samples, device=device)[:, None].expand(shape)
+    channel = torch.arange(nb_channels, device=device).expand(*shape, nb_channels)
+    gain = None
+    for name in augmentations:  # drawn in this order; gain and swap commute, so applied together
         if name == "gain":
-            gain = torch.rand((nb_samples, nb_sources, 1, 1), generator=generator, device=device, dtype=stems.dtype)
-            stems = stems * (0.25 + gain)
+            gain = 0.25 + torch.rand((*shape, 1, 1), generator=generator, device=device, dtype=stems.dtype)
         elif name == "channelswap" and nb_channels == 2:
-            swap = torch.rand((nb_samples, nb_sources, 1, 1), generator=generator, device=device) < 0.5
-            stems = torch.where(swap, stems.flip(2), stems)
-    return stems.sum(1), stems[:, target]
+            swap = torch.rand(shape, generator=generator, device=device) < 0.5
+            channel = torch.where(swap[..., None], channel.flip(-1), channel)
+    # one gather: out[b, s, c] = stems[item[b, s], s, channel[b, s, c]]
+    source = torch.arange(nb_sources, device=device)[None, :, None]
+    out = stems[item[..., None], source, channel]
+    if gain is not None:
+        out.mul_(gain)
+    return out.sum(1), out[:, target]
 
 
 class FullTrackDataset(torch.utils.data.Dataset):

@@ -319,7 +319,7 @@ def _to_device(batch, data, cfg, device: torch.device, epoch: int, index: int) -
     if cfg.get("data_path", "loader") == "loader":
         x, y = batch
         return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-    stems = batch.to(device, non_blocking=True)
+    stems = batch.to(device, non_blocking=True).transpose(-1, -2)  # to (.., nb_channels, nb_timesteps)
     return mix_on_device(
         stems,
         data.sources.index(data.target),
