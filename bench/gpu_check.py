@@ -10,8 +10,9 @@ Phases (sizes: `--quick` is the CI-size form, a few steps of a tiny model on sho
 - data: a generated dataset (umxmr.data.demo) of WAV tracks, shared by the later phases.
 - train: umx-mr-0 at the published size (hidden 512, 3 BLSTM layers, n_fft 4096, 6 s
   excerpts, batch 16) for 200 steps, fp32 then bf16, through the training code itself
-  (`umxmr.training.train.train_epoch`); `openunmix.model.OpenUnmix` on the same loader
-  and steps (open-unmix's own STFT and magnitude): samples/s and peak GPU memory.
+  (`umxmr.training.train.train_epoch`, cudnn.benchmark on); `openunmix.model.OpenUnmix` on
+  the same loader and steps (open-unmix's own STFT and magnitude): samples/s and peak GPU
+  memory; then 50 fp32 steps with train.deterministic true (what determinism costs).
 - data_path: samples/s of loading only (to the device), the CPU loader against the
   on-device path (`train.data_path: device`), and open-unmix's own MUSDBDataset on the same
   WAVs when musdb imports (it needs ffmpeg); on CUDA also training steps on each path.
@@ -300,6 +301,13 @@ def phase_train(rec, args, device, size) -> None:
         rec(f"openunmix {precision} samples/s", round(rate_theirs, 2), "samples/s", f"mean loss {loss_theirs:.4g}")
         rec(f"openunmix {precision} peak memory", peak_theirs, "GiB")
         rec(f"ratio umx-mr-0 / openunmix {precision}", round(rate / rate_theirs, 3), "×", "samples/s, same loader")
+    # what determinism costs: the fp32 steps again with deterministic kernels and no cudnn.benchmark
+    short = max(2, steps // 4)
+    settings = train_settings(size, samples_per_track=short * size["batch"] // len(tracks["train"]),
+                              nb_workers=workers(device), deterministic=True)
+    rate, loss, peak = _ours(settings, device, tracks, short)
+    rec("umx-mr-0 fp32 deterministic samples/s", round(rate, 2), "samples/s",
+        f"{short} steps, train.deterministic true (compare umx-mr-0 fp32 above)")
 
 
 def _load_rate(loader, device, batches: int, mix=None) -> float:

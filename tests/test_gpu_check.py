@@ -25,6 +25,7 @@ def test_gpu_check_runs_every_phase_on_the_cpu(tmp_path):
         assert (phase, "phase time") in figures, phase
     for name in ("umx-mr-0 fp32", "openunmix fp32", "umx-mr-0 bf16", "openunmix bf16"):
         assert figures[("train", f"{name} samples/s")] > 0
+    assert figures[("train", "umx-mr-0 fp32 deterministic samples/s")] > 0
     for path in ("loader", "device"):
         assert figures[("data_path", f"ours, {path} path, loading only")] > 0
         assert figures[("data_path", f"training steps, {path} path")] > 0
