@@ -312,6 +312,8 @@ def phase_train(rec, args, device, size) -> None:
 
 def _load_rate(loader, device, batches: int, mix=None) -> float:
     """Samples/s of `batches` batches to the device, after one warm-up batch."""
+    from umxmr.data.dataset import stack_stems
+
     count = 0
     for number, batch in enumerate(loader):
         if number == 1:
@@ -322,7 +324,7 @@ def _load_rate(loader, device, batches: int, mix=None) -> float:
         if mix is None:
             x, y = (t.to(device, non_blocking=True) for t in batch)
         else:
-            x, y = mix(batch.to(device, non_blocking=True).transpose(-1, -2), number)
+            x, y = mix(stack_stems(batch, device), number)
         count += len(x)
     sync(device)
     return count / (time.perf_counter() - started)
@@ -366,7 +368,8 @@ def phase_data_path(rec, args, device, size) -> None:
                               source_augmentations=aug_from_str(["gain", "channelswap"]), random_track_mix=True)
         loader = torch.utils.data.DataLoader(theirs, batch_size=cfg["batch_size"], shuffle=True, num_workers=nb_workers,
                                              pin_memory=device.type == "cuda")
-        few = min(batches, args.their_batches)  # musdb reads every excerpt through an ffmpeg subprocess
+        # musdb reads every excerpt through an ffmpeg subprocess: few batches
+        few = 1 if args.quick else min(batches, args.their_batches)
         rates["openunmix"] = _load_rate(loader, device, few)
         rec("open-unmix MUSDBDataset, loading only", round(rates["openunmix"], 2), "samples/s",
             f"musdb is_wav (stempeg/ffmpeg per excerpt), same WAVs, {few} batches")

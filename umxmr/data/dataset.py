@@ -90,9 +90,9 @@ class ExcerptDataset(torch.utils.data.Dataset):
         return len(self.tracks) * self.samples_per_track
 
     def __getitem__(self, index: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor] | torch.Tensor:
-        """(mixture, target), each (nb_channels, nb_timesteps); with `stems`, the raw stems
-        (nb_sources, nb_timesteps, nb_channels), unaugmented, for `mix_on_device` (after
-        `.transpose(-1, -2)`).
+        """(mixture, target), each (nb_channels, nb_timesteps); with `stems`, the raw stems,
+        unaugmented: one (nb_timesteps, nb_channels) tensor per source, for `stack_stems`
+        and `mix_on_device`.
 
         `index` may be `(epoch, index)`: a worker that lives across epochs (persistent
         workers) holds a copy of the dataset whose `epoch` attribute is stale.
@@ -116,16 +116,22 @@ class ExcerptDataset(torch.utils.data.Dataset):
         # to (nb_channels, nb_timesteps)
         return torch.from_numpy(np.ascontiguousarray(mixture.T)), torch.from_numpy(np.ascontiguousarray(target.T))
 
-    def _stems(self, epoch: int, index: int) -> torch.Tensor:
+    def _stems(self, epoch: int, index: int) -> tuple[torch.Tensor, ...]:
         rng = np.random.default_rng([self.seed, epoch, index, 1])
         track = self.tracks[index // self.samples_per_track]
         stems = []
         for source in self.sources:
             start = int(rng.uniform(0, track.frames - self.seq_frames))
-            stems.append(read_audio(track.path(source), start=start, frames=self.seq_frames))
-        # (nb_sources, nb_timesteps, nb_channels) as read: the transpose to channels first is a
-        # free view on the device (`.transpose(-1, -2)`), a copy of every sample here
-        return torch.from_numpy(np.stack(stems))
+            stems.append(torch.from_numpy(read_audio(track.path(source), start=start, frames=self.seq_frames)))
+        # as read, (nb_timesteps, nb_channels) each: the loader's collate stacks each source over
+        # the batch, `stack_stems` stacks the sources on the device (no copy here)
+        return tuple(stems)
+
+
+def stack_stems(batch: Sequence[torch.Tensor], device: torch.device) -> torch.Tensor:
+    """A loader's batch of `stems=True` excerpts (one (nb_samples, nb_timesteps, nb_channels)
+    tensor per source) to one (nb_samples, nb_sources, nb_channels, nb_timesteps) on `device`."""
+    return torch.stack([stem.to(device, non_blocking=True) for stem in batch], dim=1).transpose(-1, -2)
 
 
 def mix_on_device(

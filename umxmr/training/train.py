@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 from umxmr.atomic import atomic_path, write_text
-from umxmr.data.dataset import ExcerptDataset, FullTrackDataset, mix_on_device
+from umxmr.data.dataset import ExcerptDataset, FullTrackDataset, mix_on_device, stack_stems
 from umxmr.data.layout import TrackInfo
 from umxmr.device import device_slot
 from umxmr.training.interrupt import Interrupted, StopRequest, stop_on_signals
@@ -319,9 +319,8 @@ def _to_device(batch, data, cfg, device: torch.device, epoch: int, index: int) -
     if cfg.get("data_path", "loader") == "loader":
         x, y = batch
         return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-    stems = batch.to(device, non_blocking=True).transpose(-1, -2)  # to (.., nb_channels, nb_timesteps)
     return mix_on_device(
-        stems,
+        stack_stems(batch, device),
         data.sources.index(data.target),
         cfg["source_augmentations"],
         cfg["random_track_mix"],
