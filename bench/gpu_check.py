@@ -512,8 +512,8 @@ def main() -> int:
         return 0
     import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if args.threads or args.quick:
+        torch.set_num_threads(args.threads or 1)  # the CI-size form: one thread, small CI machines
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         print("gpu_check: --device cuda but torch sees no CUDA device; run with --device cpu for the CPU form", file=sys.stderr)
