@@ -12,6 +12,7 @@ import umxmr.training.train as train
 from test_train import data, run, settings  # noqa: F401  (the tiny demo data fixture)
 from umxmr.data.dataset import FullTrackDataset
 from umxmr.models.registry import build_frontend, build_model
+from umxmr.settings import deep_merge
 
 # sha256 of the best weights of the tiny training below (TINY config of tests/test_train.py,
 # seed 3, 3 epochs, fp32, CPU, one torch thread), recorded at commit e768b25, before
@@ -92,3 +93,17 @@ def test_cuda_out_of_memory_names_the_job_the_batch_size_and_what_to_lower(data,
     assert "train.precision: bf16" in message and "Tried to allocate 2.00 GiB" in message
     assert isinstance(error.value.__cause__, torch.cuda.OutOfMemoryError)
     assert not (tmp_path / "vocals.pth").exists()
+
+
+def test_channels_last_is_for_models_with_2d_convolutions_only():
+    """umx-mr-4's Conv2d/ConvTranspose2d weights go channels_last on CUDA; Open-Unmix (1-D
+    convolution at most) and the NSGT model are left as they are."""
+    from test_multires import multires, nsgt_settings
+
+    assert train._has_conv2d(build_model(multires(2), 44100.0))
+    assert not train._has_conv2d(build_model(settings(), 44100.0))
+    assert not train._has_conv2d(build_model(deep_merge(settings(), {"model": {"first_layer": "conv"}}), 44100.0))
+    assert not train._has_conv2d(build_model(nsgt_settings(), 44100.0))
+    model = build_model(multires(2), 44100.0).to(memory_format=torch.channels_last)
+    weight = model.double_freq.weight
+    assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
