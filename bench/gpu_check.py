@@ -20,9 +20,9 @@ Phases (sizes: `--quick` is the CI-size form, a few steps of a tiny model on sho
   resumed, against the same training uninterrupted: equal weights or not.
 - seeds: two runs of one seed with train.deterministic true, then false (cudnn.benchmark),
   then bf16 with the on-device path: equal weights or not, largest difference.
-- separate: four published-size models (random weights) separate a 4-minute generated
-  track (norbert EM 1 iteration): time and peak GPU memory. Not scored: the weights are
-  random and museval needs ffmpeg.
+- separate: four published-size models (random weights) on a 4-minute generated track,
+  first the models alone, then the whole `separate()` (norbert EM 1 iteration, on the CPU):
+  time and peak GPU memory. Not scored: the weights are random and museval needs ffmpeg.
 
     PYTHONPATH=. python bench/gpu_check.py --phase train --out bench/gpu_check_out [--device cuda] [--quick]
 """
@@ -465,6 +465,20 @@ def phase_separate(rec, args, device, size) -> None:
     models = {t: build_model(settings, 44100.0).to(device).eval() for t in TARGETS}
     seconds = size["song"]
     mixture = np.random.default_rng(0).uniform(-0.3, 0.3, (int(seconds * 44100), 2)).astype(np.float32)
+    # the models alone first (their part of separate()), so a cut in the Wiener step still leaves it
+    from umxmr.models.frontends import StftFrontend
+
+    frontend = StftFrontend(settings["stft"]["n_fft"], settings["stft"]["hop"], center=True).to(device)
+    audio = torch.from_numpy(np.ascontiguousarray(mixture.T))[None].to(device)
+    reset_peak(device)
+    sync(device)
+    started = time.perf_counter()
+    with torch.no_grad():
+        for model in models.values():
+            model(frontend.inputs(audio))
+    sync(device)
+    rec(f"4 models on a {seconds:.0f} s track", round(time.perf_counter() - started, 2), "s", f"peak {peak_gib(device)} GiB")
+    del audio
     reset_peak(device)
     started = time.perf_counter()
     estimates = separate(mixture, models, settings["stft"]["n_fft"], settings["stft"]["hop"], niter=1, device=device)

@@ -35,6 +35,7 @@ def test_gpu_check_runs_every_phase_on_the_cpu(tmp_path):
     seeds = [value for (phase, key), value in figures.items() if phase == "seeds" and "two runs" in key]
     assert seeds == [True, True, True]  # on the CPU every setting repeats exactly
     assert figures[("separate", "separate a 4 s track, 4 targets")] > 0
+    assert figures[("separate", "4 models on a 4 s track")] > 0
     summary = (out / "summary.md").read_text()
     assert "| resume | resumed equals uninterrupted | True |" in summary
     assert "| train | umx-mr-0 fp32 samples/s |" in result.stdout  # printed too
