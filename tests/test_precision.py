@@ -52,7 +52,7 @@ def test_bf16_on_cpu_learns_as_fp32(data, fp32_fifty, tmp_path):  # noqa: F811
     """The loss of the 50 steps (the epoch's mean training loss, what the recipe logs) stays
     within 2 % of fp32's. The validation loss after them is not compared: on this tiny model it
     moves by ~7 % between two fp32 seeds already, and bf16's rounding changes the trajectory as
-    much (3-10 %, measured); one forward pass of the same weights is compared instead."""
+    much (3-13 % for seeds 3 and 4, measured); one forward pass of the same weights is compared instead."""
     fp32, fp32_dir = fp32_fifty
     bf16 = run(data, tmp_path / "bf16", fifty_steps(precision="bf16"))
     assert bf16["train_loss_history"][0] == pytest.approx(fp32["train_loss_history"][0], rel=0.02)
