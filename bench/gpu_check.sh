@@ -34,6 +34,11 @@ export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}"
 export CUBLAS_WORKSPACE_CONFIG=${CUBLAS_WORKSPACE_CONFIG:-:4096:8}
 command -v "$PY" >/dev/null || { echo "gpu_check.sh: no '$PY' on PATH; pass --python" >&2; exit 2; }
 "$PY" bench/gpu_check.py --check-packages || exit 2
+if [ "${DEVICE%%:*}" = cuda ] && ! "$PY" -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then
+    echo "gpu_check.sh: --device $DEVICE, but this torch sees no CUDA device (CPU-only build, driver, or" \
+         "CUDA_VISIBLE_DEVICES); use --device cpu for the CPU form" >&2
+    exit 2
+fi
 
 mkdir -p "$OUT"
 : > "$OUT/results.jsonl"
