@@ -209,8 +209,6 @@ def _warmup(steps: int) -> int:
 def _ours(settings, device, tracks, steps: int):
     """Samples/s (after the warm-up steps) and mean loss of `steps` steps of the training
     code itself (one epoch of `umxmr.training.train.train_epoch`), and the peak GPU memory."""
-    import torch
-
     import umxmr.training.train as train
     from umxmr.data.dataset import ExcerptDataset
     from umxmr.models.registry import build_frontend
