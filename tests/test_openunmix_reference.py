@@ -159,13 +159,31 @@ def test_early_stopping_follows_openunmix(losses, patience):
         assert (ours.best, ours.num_bad_epochs) == (theirs.best, theirs.num_bad_epochs)
 
 
-def test_augmentations_have_openunmix_distributions():
-    from umxmr.data.dataset import augment_channelswap, augment_gain
+def _augment_with(path: str):
+    """Our gain and channel swap of one (nb_timesteps, nb_channels) excerpt, on either data path."""
+    from umxmr.data.dataset import augment_channelswap, augment_gain, mix_on_device
 
-    rng = np.random.default_rng(0)
+    if path == "loader":
+        rng = np.random.default_rng(0)
+        return (lambda audio: augment_gain(audio, rng)), (lambda audio: augment_channelswap(audio, rng))
+    generator = torch.Generator().manual_seed(0)
+
+    def on_device(name):
+        # one item of one source through the on-device path, back to (nb_timesteps, nb_channels)
+        def apply(audio):
+            stems = torch.from_numpy(np.ascontiguousarray(audio.T))[None, None]
+            return mix_on_device(stems, 0, [name], False, generator)[1][0].numpy().T
+        return apply
+
+    return on_device("gain"), on_device("channelswap")
+
+
+@pytest.mark.parametrize("path", ["loader", "device"])
+def test_augmentations_have_openunmix_distributions(path):
+    augment_gain, augment_channelswap = _augment_with(path)
     n = 4000
     audio = np.ones((10, 2), dtype=np.float32) * np.array([1.0, -1.0], dtype=np.float32)
-    ours_gain = np.array([augment_gain(audio, rng)[0, 0] for _ in range(n)])
+    ours_gain = np.array([augment_gain(audio)[0, 0] for _ in range(n)])
     torch.manual_seed(0)
     theirs_gain = np.array([openunmix_data._augment_gain(torch.ones(2, 10))[0, 0].item() for _ in range(n)])
     for gains in (ours_gain, theirs_gain):
@@ -173,13 +191,13 @@ def test_augmentations_have_openunmix_distributions():
         # uniform on [0.25, 1.25): mean 0.75, std 1/sqrt(12)
         assert gains.mean() == pytest.approx(0.75, abs=0.02)
         assert gains.std() == pytest.approx(12**-0.5, abs=0.02)
-    ours_swaps = np.mean([augment_channelswap(audio, rng)[0, 0] == -1.0 for _ in range(n)])
+    ours_swaps = np.mean([augment_channelswap(audio)[0, 0] == -1.0 for _ in range(n)])
     theirs_swaps = np.mean(
         [openunmix_data._augment_channelswap(torch.tensor(audio.T))[0, 0].item() == -1.0 for _ in range(n)]
     )
     assert ours_swaps == pytest.approx(0.5, abs=0.03) and theirs_swaps == pytest.approx(0.5, abs=0.03)
     # mono audio is never swapped, in both
-    assert np.array_equal(augment_channelswap(audio[:, :1], rng), audio[:, :1])
+    assert np.array_equal(augment_channelswap(audio[:, :1]), audio[:, :1])
 
 
 def test_published_defaults_are_open_unmix_scripts_train_values():

@@ -105,6 +105,10 @@ def test_published_defaults_validate(schema, config):
          "periphery.mapping.guitar: 'guitars' is not allowed; allowed values: drums, bass, other, vocals"),
         (lambda c: c["variants"]["umx-mr-6"]["train"].update(extra_datasets=["medleydb"]),
          "variants.umx-mr-6.train.extra_datasets.0: 'medleydb' is not allowed; allowed values: periphery"),
+        (lambda c: c["variants"]["umx-mr-0"].setdefault("train", {}).update(precision="fp8"),
+         "variants.umx-mr-0.train.precision: 'fp8' is not allowed; allowed values: fp32, bf16, fp16"),
+        (lambda c: c["variants"]["umx-mr-0"].setdefault("train", {}).update(data_path="gpu"),
+         "variants.umx-mr-0.train.data_path: 'gpu' is not allowed; allowed values: loader, device"),
     ],
 )
 def test_config_errors_name_key_and_allowed_values(config, schema, edit, expected):

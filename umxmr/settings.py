@@ -51,6 +51,10 @@ PUBLISHED_DEFAULTS: dict[str, dict[str, Any]] = {
         "flat_loss_epochs": 20,
         "device": "auto",
         "extra_datasets": [],
+        # GPU training (issue 20); fp32 + loader is open-unmix's own way
+        "precision": "fp32",
+        "data_path": "loader",
+        "deterministic": True,
     },
 }
 

@@ -14,13 +14,24 @@ Snakemake runs it again. `epochs` and `patience` count across resumes.
 
 The batch order of epoch e is a permutation seeded by (seed, e), and every sample is a pure
 function of (seed, e, index): a resumed epoch draws exactly the remaining batches.
+
+On a GPU (issue 20): `train.precision` bf16/fp16 runs the steps under `torch.autocast`
+(fp16 with a `GradScaler`, whose state the checkpoint keeps); `train.data_path: device` mixes
+and augments on the device (`umxmr.data.dataset.mix_on_device`, from a generator seeded per
+(seed, epoch, batch), so a resume stays exact); pinned memory and persistent workers on CUDA
+only; `cudnn.benchmark` only when `train.deterministic` is false; channels_last only for
+models with 2-D convolutions (umx-mr-4), on CUDA. fp32 on the CPU is bit-identical to the
+code before these options (tests/test_precision.py). A CUDA out-of-memory error is re-raised
+naming the job, the batch size and what to lower.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
+import os
 import random
 import signal
 import time
@@ -33,7 +44,7 @@ import numpy as np
 import torch
 
 from umxmr.atomic import atomic_path, write_text
-from umxmr.data.dataset import ExcerptDataset, FullTrackDataset
+from umxmr.data.dataset import ExcerptDataset, FullTrackDataset, mix_on_device, stack_stems
 from umxmr.data.layout import TrackInfo
 from umxmr.device import device_slot
 from umxmr.training.interrupt import Interrupted, StopRequest, stop_on_signals
@@ -45,6 +56,54 @@ log = logging.getLogger("umxmr.training.train")
 
 class TrainingError(RuntimeError):
     """Training cannot go on (for example a NaN loss); the last good checkpoint is kept."""
+
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast(precision: str, device: torch.device):
+    """`torch.autocast` to bf16/fp16 on `device`; for fp32 nothing at all (the published path)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"train.precision: {precision!r} is not one of {', '.join(PRECISIONS)}")
+    dtype = PRECISIONS[precision]
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
+
+
+def configure_backends(cfg: Mapping[str, Any], device: torch.device) -> None:
+    """On CUDA: deterministic kernels, or cudnn.benchmark (kernels chosen by timing) when
+    `train.deterministic` is false. Nothing changes on the CPU."""
+    if device.type != "cuda":
+        return
+    deterministic = cfg.get("deterministic", True)
+    if deterministic:
+        # cuBLAS needs a fixed workspace for reproducible results (CUDA >= 10.2)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.benchmark = not deterministic
+    torch.backends.cudnn.deterministic = deterministic
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+
+
+def _has_conv2d(model: torch.nn.Module) -> bool:
+    return any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules())
+
+
+class OutOfMemory(TrainingError):
+    """CUDA ran out of memory; the message names the job, the batch size and what to lower."""
+
+
+def out_of_memory_message(job: str, cfg: Mapping[str, Any], device: torch.device, error: BaseException) -> str:
+    """What ran out, at which batch size, and what to lower."""
+    peak = ""
+    if device.type == "cuda":
+        with contextlib.suppress(Exception):
+            peak = f" (peak {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB allocated on {device})"
+    return (
+        f"training {job} on {device} ran out of GPU memory at train.batch_size {cfg['batch_size']}, "
+        f"train.seq_dur {cfg['seq_dur']} s, precision {cfg.get('precision', 'fp32')}{peak}. Lower "
+        f"train.batch_size (e.g. to {max(1, cfg['batch_size'] // 2)}) or train.seq_dur, set train.precision: "
+        "bf16, or run one training per GPU (resources gpu=1 per job). Validation runs whole tracks at "
+        f"batch 1: if it failed there, the tracks are too long for this GPU. ({error})"
+    )
 
 
 def seed_everything(seed: int) -> None:
@@ -123,9 +182,12 @@ class Run:
     best_state: dict[str, torch.Tensor] = field(default_factory=dict)
     epoch: int = 0  # last completed epoch
     progress: Progress = field(default_factory=Progress)
+    scaler: Any = None  # torch.amp.GradScaler for fp16, else None
 
     def state(self, recipe: str) -> dict[str, Any]:
+        extra = {"scaler": self.scaler.state_dict()} if self.scaler is not None else {}
         return {
+            **extra,
             "recipe": recipe,
             "epoch": self.epoch,
             "progress": vars(self.progress).copy(),
@@ -147,6 +209,8 @@ class Run:
         self.best_state = state["best_model"]
         self.epoch = state["epoch"]
         self.progress = Progress(**state["progress"])
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
         set_rng_states(state["rng"])
 
     def save(self, checkpoint: Path, recipe: str) -> None:
@@ -162,6 +226,8 @@ def new_run(settings: Mapping[str, Any], rate: float, stats, device: torch.devic
     """Model, Adam and ReduceLROnPlateau as open-unmix's train.py sets them up."""
     cfg = settings["train"]
     model = build_model(settings, rate, *stats, extra_stats=extra_stats).to(device)
+    if device.type == "cuda" and _has_conv2d(model):
+        model = model.to(memory_format=torch.channels_last)  # only 4-D weights change layout
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer,
@@ -169,7 +235,10 @@ def new_run(settings: Mapping[str, Any], rate: float, stats, device: torch.devic
         patience=cfg["lr_decay_patience"],
         cooldown=cfg["lr_decay_cooldown"],
     )
-    return Run(model, optimizer, scheduler, EarlyStopping(patience=cfg["patience"]), best_state=_snapshot(model))
+    scaler = torch.amp.GradScaler(device.type) if cfg.get("precision", "fp32") == "fp16" else None
+    return Run(
+        model, optimizer, scheduler, EarlyStopping(patience=cfg["patience"]), best_state=_snapshot(model), scaler=scaler
+    )
 
 
 def resume_if_possible(run: Run, checkpoint: Path, recipe: str, device: torch.device, target: str) -> None:
@@ -191,6 +260,42 @@ def epoch_batches(nb_samples: int, batch_size: int, seed: int, epoch: int) -> li
     return [order[i : i + batch_size] for i in range(0, nb_samples, batch_size)]
 
 
+class EpochBatches:
+    """Batch sampler of one loader for the whole training: the batches set for the current
+    epoch, each index as (epoch, index), so persistent workers draw the right epoch."""
+
+    def __init__(self) -> None:
+        self.epoch, self.batches = 0, []
+
+    def set(self, epoch: int, batches: list[list[int]]) -> None:
+        self.epoch, self.batches = epoch, batches
+
+    def __iter__(self):
+        return iter([[(self.epoch, i) for i in batch] for batch in self.batches])
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+def train_loader(data, cfg: Mapping[str, Any], device: torch.device, sampler: EpochBatches) -> torch.utils.data.DataLoader:
+    """One DataLoader for every epoch; pinned memory and persistent workers on CUDA only."""
+    cuda = device.type == "cuda"
+    return torch.utils.data.DataLoader(
+        data,
+        batch_sampler=sampler,
+        num_workers=cfg["nb_workers"],
+        pin_memory=cuda,
+        persistent_workers=cuda and cfg["nb_workers"] > 0,
+        # its own generator: creating the loader must not draw from torch's global RNG
+        generator=torch.Generator().manual_seed(cfg["seed"]),
+    )
+
+
+def batch_generator(device: torch.device, seed: int, epoch: int, batch: int) -> torch.Generator:
+    """The on-device data path's generator of one batch: a pure function of (seed, epoch, batch)."""
+    return torch.Generator(device=device).manual_seed((seed * 100003 + epoch) * 1000003 + batch)
+
+
 def _batch_loss(model, frontend, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """MSE between the estimated and the target magnitude (in the model's front end)."""
     return torch.nn.functional.mse_loss(model(frontend.inputs(x)), frontend.target(y))
@@ -209,30 +314,47 @@ def _interruption(stop: StopRequest, epoch: int, batch: int | None) -> dict[str,
     return {"signal": signal.Signals(stop.signal).name, "epoch": epoch, "batch": batch}
 
 
-def train_epoch(run: Run, data, epoch: int, cfg, device, frontend, stop: StopRequest, save) -> float:
+def _to_device(batch, data, cfg, device: torch.device, epoch: int, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mixture, target) on the device; on the device data path mixed and augmented there."""
+    if cfg.get("data_path", "loader") == "loader":
+        x, y = batch
+        return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+    return mix_on_device(
+        stack_stems(batch, device),
+        data.sources.index(data.target),
+        cfg["source_augmentations"],
+        cfg["random_track_mix"],
+        batch_generator(device, cfg["seed"], epoch, index),
+    )
+
+
+def train_epoch(run: Run, data, epoch: int, cfg, device, frontend, stop: StopRequest, save, loader=None) -> float:
     """One epoch of Adam steps from `run.progress` on; mean batch loss.
 
     On a stop request the state after the current batch is saved (`save()`) and
-    `Interrupted` raised.
+    `Interrupted` raised. `loader`: a `train_loader` kept across epochs (else one is made).
     """
     batches = epoch_batches(len(data), cfg["batch_size"], cfg["seed"], epoch)
     progress = run.progress
-    loader = torch.utils.data.DataLoader(
-        data,
-        batch_sampler=batches[progress.batches :],
-        num_workers=cfg["nb_workers"],
-        pin_memory=device.type == "cuda",
-        # its own generator: creating the loader must not draw from torch's global RNG
-        generator=torch.Generator().manual_seed(cfg["seed"] * 100003 + epoch),
-    )
+    if loader is None:
+        loader = train_loader(data, cfg, device, EpochBatches())
+    loader.batch_sampler.set(epoch, batches[progress.batches :])
     run.model.train()
     started = time.time()
-    for x, y in loader:
-        loss = _batch_loss(run.model, frontend, x.to(device), y.to(device))
+    precision = cfg.get("precision", "fp32")
+    for batch in loader:
+        x, y = _to_device(batch, data, cfg, device, epoch, progress.batches)
+        with autocast(precision, device):
+            loss = _batch_loss(run.model, frontend, x, y)
         _check_finite(loss.item(), "train", data.target, epoch, save.checkpoint)
         run.optimizer.zero_grad()
-        loss.backward()
-        run.optimizer.step()
+        if run.scaler is None:
+            loss.backward()
+            run.optimizer.step()
+        else:
+            run.scaler.scale(loss).backward()
+            run.scaler.step(run.optimizer)
+            run.scaler.update()
         progress.batches += 1
         progress.loss_sum += loss.item()
         if stop and progress.batches < len(batches):
@@ -247,10 +369,10 @@ def train_epoch(run: Run, data, epoch: int, cfg, device, frontend, stop: StopReq
     return progress.loss_sum / progress.batches
 
 
-def validate(model, loader, device, frontend) -> float:
+def validate(model, loader, device, frontend, precision: str = "fp32") -> float:
     """Mean MSE over the full validation tracks (batch 1, no augmentation)."""
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), autocast(precision, device):
         losses = [_batch_loss(model, frontend, x.to(device), y.to(device)).item() for x, y in loader]
     return sum(losses) / len(losses)
 
@@ -325,7 +447,11 @@ def train_target(
     `extra_stats`: those of the further STFTs `umxmr.resolutions.stft_resolutions` lists.
     """
     with device_slot(settings["train"]["device"]) as device:
-        return _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_json, provenance, extra_stats)
+        try:
+            return _train_on(device, settings, target, tracks, stats, checkpoint, out_pth, out_json, provenance, extra_stats)
+        except torch.cuda.OutOfMemoryError as error:
+            job = f"{target} (writing {out_pth})"
+            raise OutOfMemory(out_of_memory_message(job, settings["train"], device, error)) from error
 
 
 def _train_on(
@@ -334,6 +460,7 @@ def _train_on(
     """`train_target` on the device (or GPU slot) the job holds."""
     cfg = settings["train"]
     recipe = settings_hash({**settings, "target": target})
+    configure_backends(cfg, device)
     seed_everything(cfg["seed"])
     rate = tracks["train"][0].rate
 
@@ -349,7 +476,9 @@ def _train_on(
         augmentations=cfg["source_augmentations"],
         random_track_mix=cfg["random_track_mix"],
         seed=cfg["seed"],
+        stems=cfg.get("data_path", "loader") == "device",
     )
+    loader = train_loader(train_data, cfg, device, EpochBatches())
     valid_loader = torch.utils.data.DataLoader(
         FullTrackDataset(tracks["valid"], target), batch_size=1, generator=torch.Generator().manual_seed(cfg["seed"])
     )
@@ -369,9 +498,9 @@ def _train_on(
             if stopped:
                 break
             train_data.epoch = epoch
-            train_loss = train_epoch(run, train_data, epoch, cfg, device, frontend, stop, save)
+            train_loss = train_epoch(run, train_data, epoch, cfg, device, frontend, stop, save, loader)
             started = time.time()
-            valid_loss = validate(run.model, valid_loader, device, frontend)
+            valid_loss = validate(run.model, valid_loader, device, frontend, cfg.get("precision", "fp32"))
             run.progress.seconds += time.time() - started
             _check_finite(valid_loss, "valid", target, epoch, checkpoint)
             stopped = _finish_epoch(run, epoch, train_loss, valid_loss, cfg)
