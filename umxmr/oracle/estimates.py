@@ -60,7 +60,8 @@ def phase_mix_blocks(
     padded = length + n_fft
     readers = [_zero_extended(r, length) for r in (mixture, *(sources[n] for n in names))]
     total = nb_frames(padded, n_fft, hop)
-    window = torch.hann_window(n_fft, dtype=torch.float64)
+    # the float32 periodic Hann of transforms.STFT in float64, as the whole-track oracle has always used
+    window = torch.hann_window(n_fft).double()
     inverse = OverlapAdd(n_fft, hop, window, total, length)
     with torch.no_grad():
         for first in range(0, total, block_frames):
