@@ -152,7 +152,7 @@ def phase_mix_track_files(
     with ExitStack() as stack:
         mixture = _FileReader(info.path("mixture"), stack)
         sources = {t: _FileReader(info.path(t), stack) for t in targets}
-        for t, r in sources.items():
+        for r in sources.values():
             if r.frames != mixture.frames:
                 raise ValueError(f"{r.path}: {r.frames} samples, the mixture {mixture.frames}; the manifest {manifest} is stale, rebuild it")
         write_audio_blocks(outputs, list(targets), phase_mix_blocks(mixture, sources, mixture.frames, n_fft, hop), info.rate)

@@ -29,7 +29,7 @@ from umxmr.models.frontends import StftFrontend
 from umxmr.models.openunmix import OpenUnmix
 from umxmr.provenance import write_separation_provenance
 from umxmr.settings import PUBLISHED_DEFAULTS
-from umxmr.models.transforms import ISTFT, STFT, magnitude
+from umxmr.models.transforms import ISTFT, STFT
 
 
 def load_target_model(model_json: Path, weights: Path, rate: float, device: torch.device) -> torch.nn.Module:
