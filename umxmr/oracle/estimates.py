@@ -29,8 +29,9 @@ from umxmr.models.transforms import ISTFT, STFT
 ORACLE_SEPARATION = {"niter": 0, "residual": False, "wiener_win_len": None, "softmask": False}
 
 
-# frames per block (float64, 1 + nb_sources signals): ~4 MB per frame at 4096 bins, stereo, 4 sources
-BLOCK_FRAMES = 64
+# frames per block: 1 + 4 stereo signals of 2049 bins in complex128 are ~0.33 MB per frame;
+# 256 frames run as fast as the whole-track oracle (64: 1.6x slower on a 20 s track)
+BLOCK_FRAMES = 256
 
 
 def _zero_extended(read: Reader, length: int) -> Reader:
