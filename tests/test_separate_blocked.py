@@ -164,3 +164,40 @@ def test_a_failed_block_writer_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError, match="mid-track"):
         write_audio_blocks([tmp_path / "vocals.wav"], ["vocals"], blocks(), 44100)
     assert list(tmp_path.iterdir()) == []
+
+
+class Gain(torch.nn.Module):
+    """A whole-track stand-in model (not Open-Unmix): a gain per channel on the magnitude."""
+
+    def __init__(self, gain):
+        super().__init__()
+        self.gain = torch.tensor(gain)[None, :, None, None]
+
+    def forward(self, mag):
+        return self.gain * mag
+
+
+def test_blocked_per_target_stfts_equal_the_whole_track_computation():
+    """umx-mr-5a/5b: own STFT per target, then the common STFT's joint Wiener/EM, each by block."""
+    from umxmr.models.transforms import ISTFT, STFT, magnitude
+
+    mix = mixture(9)
+    models = {"vocals": (Gain([0.7, 0.5]), 256, 64), "bass": (Gain([0.2, 0.4]), 512, 128)}
+    own = sep.separate_per_target_stft(mix, models, "own", (256, 64), wiener_win_len=WIN, block_frames=7)
+    common = sep.separate_per_target_stft(mix, models, "common", (256, 64), niter=1, wiener_win_len=WIN, block_frames=7)
+    audio = torch.from_numpy(mix.T.copy())[None]
+    want_own = {}
+    with torch.no_grad():
+        for t, (model, n_fft, hop) in models.items():
+            spec = STFT(n_fft, hop, center=True)(audio)
+            want_own[t] = ISTFT(n_fft, hop)(torch.polar(model(magnitude(spec)), spec.angle()), length=LENGTH)[0].numpy().T
+        stft = STFT(256, 64, center=True)
+        x = stft(audio)[0].permute(2, 1, 0).numpy()
+        est = torch.from_numpy(np.stack([want_own[t].T for t in models]))
+        v = magnitude(stft(est)).permute(3, 2, 1, 0).numpy()
+    y = sep.wiener_in_windows(v, x, 1, False, False, WIN)
+    want_common = ISTFT(256, 64)(torch.from_numpy(y.transpose(3, 2, 1, 0).astype(np.complex64)), length=LENGTH).numpy()
+    tol = 2e-5 * np.abs(mix).max()
+    for k, t in enumerate(models):
+        np.testing.assert_allclose(own[t], want_own[t], rtol=0, atol=tol)
+        np.testing.assert_allclose(common[t], want_common[k].T, rtol=0, atol=tol)
