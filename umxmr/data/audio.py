@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -247,3 +249,31 @@ def write_audio(path: Path, audio: np.ndarray, rate: int = RATE, subtype: str = 
     """Write `(nb_timesteps, nb_channels)` audio atomically."""
     with atomic_path(path) as tmp:
         sf.write(str(tmp), audio, rate, subtype=subtype, format="WAV")
+
+
+def write_audio_blocks(
+    paths: Sequence[Path],
+    names: Sequence[str],
+    blocks: Iterable[Mapping[str, np.ndarray]],
+    rate: int = RATE,
+    subtype: str = "FLOAT",
+) -> None:
+    """Write estimates as they are produced: `blocks` yields consecutive `{name: (n, nb_channels)}`,
+    `names[i]` goes to `paths[i]`.
+
+    Each file is written to a temporary sibling and renamed only when every block of every
+    file is written, so a failure (or a kill) leaves none of them.
+    """
+    with ExitStack() as stack:
+        files = None
+        for block in blocks:
+            if files is None:
+                tmps = [stack.enter_context(atomic_path(Path(p))) for p in paths]
+                files = [
+                    stack.enter_context(sf.SoundFile(str(t), "w", rate, block[n].shape[1], subtype=subtype, format="WAV"))
+                    for t, n in zip(tmps, names)
+                ]
+            for f, n in zip(files, names):
+                f.write(block[n])
+        if files is None:
+            raise ValueError(f"no audio to write to {', '.join(map(str, paths))}")
