@@ -9,6 +9,16 @@ from umxmr.config_check import validate_config
 from umxmr.data.demo import demo_track_names
 from umxmr.data.layout import DatasetError
 from umxmr.resolutions import stft_resolutions
+from snakemake.exceptions import WorkflowError
+
+from umxmr.resources import (
+    TRACK_MEMORY,
+    test_track_seconds,
+    fixed_mem_mb,
+    track_mem_mb,
+    track_runtime,
+    track_seconds,
+)
 from umxmr.settings import (
     ORACLE_LABEL,
     ORACLE_VARIANT,
@@ -200,3 +210,79 @@ def get_oracle_searches():
     oracle = config["oracle"]
     names = ["grid"] if oracle["mode"] == "exhaustive" else oracle["seeds"]
     return expand("results/oracle/search_{search}.csv", search=names)
+
+
+# --- Resources: memory (mem_mb) and time (runtime, minutes) of the jobs; the figures live in
+# umxmr/resources.py. The per-track rules read the track's duration from the manifest.
+
+
+def global_mem_mb():
+    """The `--resources mem_mb=N` limit of this run, or None. Snakemake would silently lower
+    a job's mem_mb to it (and run jobs that together need more than the machine has)."""
+    resource = workflow.global_resources.get("mem_mb")
+    value = getattr(resource, "value", resource)
+    return value if isinstance(value, int) else None
+
+
+def check_mem_limit(needs):
+    """Stop before any work when a job needs more memory than `--resources mem_mb` allows.
+    `needs`: (rule, track, seconds, mem_mb) of each job checked."""
+    limit = global_mem_mb()
+    over = [n for n in needs if limit is not None and n[3] > limit]
+    if over:
+        lines = "\n".join(
+            f"  {rule} of track {track!r} ({seconds / 60:.1f} min): mem_mb {need}"
+            for rule, track, seconds, need in over
+        )
+        raise WorkflowError(
+            f"--resources mem_mb={limit} is less than these jobs need:\n{lines}\n"
+            "Snakemake would lower their mem_mb to the limit and run them anyway, and they "
+            "could exhaust the memory. Give --resources mem_mb the machine's free memory (at "
+            f"least {max(n[3] for n in over)}), or run the long tracks on a larger machine."
+        )
+
+
+def track_mem(rule):
+    """mem_mb of per-track `rule` (separate, oracle_estimates, evaluate) from the track's
+    duration in the manifest, more on each retry (`attempt`); checked against --resources.
+    """
+
+    def mem_mb(wildcards, input, attempt):
+        seconds = track_seconds(input.manifest, wildcards.track)
+        need = track_mem_mb(rule, seconds, attempt)
+        check_mem_limit([(rule, wildcards.track, seconds, need)])
+        return need
+
+    return mem_mb
+
+
+def track_time(rule):
+    """runtime (minutes) of per-track `rule` from the track's duration, `attempt` times on a retry."""
+
+    def runtime(wildcards, input, attempt):
+        return track_runtime(
+            rule, track_seconds(input.manifest, wildcards.track), attempt
+        )
+
+    return runtime
+
+
+def fixed_mem(rule):
+    """mem_mb of flat-memory `rule` (umxmr/resources.py), more on each retry."""
+    return lambda wildcards, attempt: fixed_mem_mb(rule, attempt)
+
+
+def fixed_time(minutes):
+    """runtime of a flat rule: `minutes`, `attempt` times on a retry."""
+    return lambda wildcards, attempt: minutes * attempt
+
+
+# Before any job: every test track of a manifest already written, against --resources mem_mb.
+if Path(MANIFEST).exists():
+    check_mem_limit(
+        [
+            (rule, track, seconds, track_mem_mb(rule, seconds))
+            for track, seconds in test_track_seconds(MANIFEST).items()
+            for rule in TRACK_MEMORY
+        ]
+    )

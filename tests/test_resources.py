@@ -1,0 +1,83 @@
+"""Every rule's declared memory (umxmr/resources.py via rules/common.smk) against the kernel's
+peak (getrusage ru_maxrss of the job and its children): measured <= declared <= 1.5 x measured
++ 500 MB. Over-declaring fails too: it leaves a cluster idle.
+
+The per-track rules (separate, oracle_estimates, evaluate) run at published model size on a
+short and a 60-second track (tests/peak_memory.py); the flat rules are read from the tiny
+workflow run (`finished_run`, tests/kernel_peak/sitecustomize.py), with the mem_mb Snakemake gave
+each job. train is checked at published size by bench/full_length.py, not here: the tiny run's
+model is not the published one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from peak_memory import job_args, make_dataset, make_models, run_job
+from umxmr.resources import FIXED_MEMORY, TRACK_MEMORY, declared_mb, track_mem_mb
+from workflow_helpers import snakemake
+
+pytestmark = pytest.mark.workflow
+
+# measured <= declared <= SLACK x measured + SLACK_MB
+SLACK, SLACK_MB = 1.5, 500
+THREADS = {"separate": 1, "oracle_estimates": 1, "evaluate": 2}  # the rules' threads
+SECONDS = {"short": 5.0, "long": 60.0}
+
+
+def assert_true_declaration(what: str, measured: float, declared: float) -> None:
+    assert measured <= declared, f"{what}: needs {measured:.0f} MB, declares only {declared} MB"
+    assert declared <= SLACK * measured + SLACK_MB, f"{what}: declares {declared} MB for a {measured:.0f} MB peak"
+
+
+@pytest.fixture(scope="module")
+def long_and_short(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lengths")
+    return root, make_dataset(root / "data", SECONDS), make_models(root / "models")
+
+
+@pytest.mark.parametrize("track", list(SECONDS))
+def test_per_track_rules_declare_their_peak_at_published_size(long_and_short, track):
+    root, manifest, models = long_and_short
+    # oracle_estimates before evaluate: evaluate scores the oracle's estimates
+    for rule in ["separate", "oracle_estimates", "evaluate"]:
+        args = job_args(rule, track, manifest, models, root / "jobs", THREADS[rule])
+        measured = run_job(rule, args, root / "peaks" / track)
+        declared = track_mem_mb(rule, SECONDS[track])
+        assert_true_declaration(f"{rule} on {SECONDS[track]:.0f} s", measured, declared)
+        assert track_mem_mb(rule, SECONDS[track], attempt=2) > declared  # a retry asks more
+    shutil.rmtree(root / "jobs" / "separate" / track)
+
+
+def test_flat_rules_declare_their_peak(finished_run):
+    peaks = [json.loads(p.read_text()) for p in finished_run.with_name(finished_run.name + "_peaks").glob("*.json")]
+    # the per-track rules: the tiny run's model is not the published one (separate), and the
+    # 3-second tracks are checked at published size above
+    flat = [p for p in peaks if p["rule"] not in {"train", *TRACK_MEMORY}]
+    assert {p["rule"] for p in flat} == set(FIXED_MEMORY) - {"train"}, "a rule ran without a measured figure, or not at all"
+    for peak in flat:
+        measured = peak["self_mb"] + peak["children_mb"]
+        assert peak["mem_mb"] == declared_mb(FIXED_MEMORY[peak["rule"]])  # what Snakemake gave the job
+        assert_true_declaration(f"{peak['rule']} {peak['wildcards']}", measured, peak["mem_mb"])
+
+
+def test_memory_limit_below_a_track_stops_before_work(finished_run):
+    """--resources mem_mb below a track's need: an error naming track, rule, need and limit,
+    before any job (dry run); a limit above every need passes, and the jobs get their mem_mb."""
+    manifest = json.loads((finished_run / "data" / "demo.manifest.json").read_text())
+    track = manifest["splits"]["test"][0]
+    seconds = track["frames"] / track["rate"]
+    need = track_mem_mb("evaluate", seconds)
+    low = snakemake(finished_run, "-n", "--nolock", "--resources", f"mem_mb={need - 1}")
+    assert low.returncode != 0
+    text = low.stdout + low.stderr
+    assert f"--resources mem_mb={need - 1}" in text
+    assert re.search(rf"evaluate of track '{track['name']}' \(0\.\d min\): mem_mb {need}\b", text), text[-3000:]
+    high = snakemake(finished_run, "-n", "--nolock", "--forcerun", "evaluate", "--resources", "mem_mb=100000")
+    assert high.returncode == 0, (high.stdout + high.stderr)[-3000:]
+    assert f"mem_mb={need}" in high.stdout + high.stderr
