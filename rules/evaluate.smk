@@ -22,6 +22,7 @@ rule oracle_estimates:
         runtime=track_time("oracle_estimates"),
     params:
         targets=TARGETS,
+        sample_format=config["separation"].get("sample_format", "float"),
     script:
         "../workflow_scripts/oracle_estimates.py"
 

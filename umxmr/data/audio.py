@@ -71,7 +71,20 @@ def read_audio(path: Path, start: int = 0, frames: int = -1, dtype: str = "float
         raise AudioError(f"{path}: cannot read audio ({err}); replace or re-export it") from err
 
 
+# separation.sample_format -> libsndfile subtype of the estimate WAVs
+SAMPLE_FORMATS = {"float": "FLOAT", "pcm24": "PCM_24"}
+
+
 def write_audio(path: Path, audio: np.ndarray, rate: int = RATE, subtype: str = "FLOAT") -> None:
-    """Write `(nb_timesteps, nb_channels)` audio atomically."""
+    """Write `(nb_timesteps, nb_channels)` audio atomically.
+
+    Raises ValueError for an integer `subtype` (PCM_16, PCM_24) when a sample reaches full scale
+    (|x| >= 1): libsndfile would clip it, and the file would no longer hold the samples given.
+    """
+    if subtype.startswith("PCM") and audio.size and float(np.max(np.abs(audio))) >= 1.0:
+        raise ValueError(
+            f"{path}: samples reach {float(np.max(np.abs(audio))):.3f} (full scale 1.0), which {subtype} "
+            "would clip; write it as float (separation.sample_format: float)"
+        )
     with atomic_path(path) as tmp:
         sf.write(str(tmp), audio, rate, subtype=subtype, format="WAV")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from umxmr.data.audio import read_audio, write_audio
+from umxmr.data.audio import SAMPLE_FORMATS, read_audio, write_audio
 from umxmr.data.layout import load_manifest
 from umxmr.provenance import write_separation_provenance
 from umxmr.models.transforms import ISTFT, STFT
@@ -53,9 +53,11 @@ def phase_mix_track_files(
     run: Mapping[str, Any],
     n_fft: int = 4096,
     hop: int = 1024,
+    sample_format: str = "float",
 ) -> None:
-    """Write the phase-mix oracle of test track `track` as one WAV per target, and to
-    `provenance_out` the record of what produced them (`run`: the run's provenance)."""
+    """Write the phase-mix oracle of test track `track` as one WAV per target (`sample_format`:
+    a key of umxmr.data.audio.SAMPLE_FORMATS), and to `provenance_out` the record of what
+    produced them (`run`: the run's provenance)."""
     tracks = {t.name: t for t in load_manifest(Path(manifest))["test"]}
     if track not in tracks:
         raise ValueError(f"track {track!r} is not a test track of {manifest}")
@@ -64,5 +66,5 @@ def phase_mix_track_files(
     sources = {t: read_audio(info.path(t), dtype="float64") for t in targets}
     estimates = phase_mix(mixture, sources, n_fft, hop)
     for target, path in zip(targets, outputs):
-        write_audio(Path(path), estimates[target], info.rate)
+        write_audio(Path(path), estimates[target], info.rate, SAMPLE_FORMATS[sample_format])
     write_separation_provenance(provenance_out, run, "cpu", ORACLE_SEPARATION, {})  # torch on the CPU, float64

@@ -20,7 +20,7 @@ import norbert
 import numpy as np
 import torch
 
-from umxmr.data.audio import read_audio, write_audio
+from umxmr.data.audio import SAMPLE_FORMATS, read_audio, write_audio
 from umxmr.data.layout import load_manifest
 from umxmr.device import pick_device
 from umxmr.models.registry import Frontend, build_frontend, build_model
@@ -223,6 +223,7 @@ def separator_config(
         "residual": separation["residual"],
         "wiener_win_len": separation["wiener_win_len"],
         "device": separation.get("device", "auto"),
+        "sample_format": separation.get("sample_format", "float"),
     }
 
 
@@ -282,7 +283,8 @@ def separate_track_files(
             frontends=frontends,
             **wiener,
         )
+    subtype = SAMPLE_FORMATS[conf.get("sample_format", "float")]
     for target, path in zip(conf["targets"], outputs):
-        write_audio(path, estimates[target], int(conf["sample_rate"]))
+        write_audio(path, estimates[target], int(conf["sample_rate"]), subtype)
     models = {target: json.loads(Path(summary).read_text()) for target, summary in zip(conf["targets"], summaries)}
     write_separation_provenance(provenance_out, run, str(device), wiener, models)
