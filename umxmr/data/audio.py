@@ -6,6 +6,8 @@ a half-written WAV behind.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -75,16 +77,50 @@ def read_audio(path: Path, start: int = 0, frames: int = -1, dtype: str = "float
 SAMPLE_FORMATS = {"float": "FLOAT", "pcm24": "PCM_24"}
 
 
+def _check_no_clipping(path: Path, audio: np.ndarray, subtype: str) -> None:
+    """ValueError when an integer `subtype` would clip `audio` (a sample with |x| >= 1)."""
+    if subtype.startswith("PCM") and audio.size and float(np.max(np.abs(audio))) >= 1.0:
+        raise ValueError(
+            f"{path}: samples reach {float(np.max(np.abs(audio))):.3f} (full scale 1.0), which {subtype} "
+            "would clip; write it as float (separation.sample_format: float)"
+        )
+
+
 def write_audio(path: Path, audio: np.ndarray, rate: int = RATE, subtype: str = "FLOAT") -> None:
     """Write `(nb_timesteps, nb_channels)` audio atomically.
 
     Raises ValueError for an integer `subtype` (PCM_16, PCM_24) when a sample reaches full scale
     (|x| >= 1): libsndfile would clip it, and the file would no longer hold the samples given.
     """
-    if subtype.startswith("PCM") and audio.size and float(np.max(np.abs(audio))) >= 1.0:
-        raise ValueError(
-            f"{path}: samples reach {float(np.max(np.abs(audio))):.3f} (full scale 1.0), which {subtype} "
-            "would clip; write it as float (separation.sample_format: float)"
-        )
+    _check_no_clipping(path, audio, subtype)
     with atomic_path(path) as tmp:
         sf.write(str(tmp), audio, rate, subtype=subtype, format="WAV")
+
+
+def write_audio_blocks(
+    paths: Sequence[Path],
+    names: Sequence[str],
+    blocks: Iterable[Mapping[str, np.ndarray]],
+    rate: int = RATE,
+    subtype: str = "FLOAT",
+) -> None:
+    """Write estimates as they are produced: `blocks` yields consecutive `{name: (n, nb_channels)}`,
+    `names[i]` goes to `paths[i]`.
+
+    Each file is written to a temporary sibling and renamed only when every block of every
+    file is written, so a failure (or a kill) leaves none of them.
+    """
+    with ExitStack() as stack:
+        files = None
+        for block in blocks:
+            if files is None:
+                tmps = [stack.enter_context(atomic_path(Path(p))) for p in paths]
+                files = [
+                    stack.enter_context(sf.SoundFile(str(t), "w", rate, block[n].shape[1], subtype=subtype, format="WAV"))
+                    for t, n in zip(tmps, names)
+                ]
+            for f, n, p in zip(files, names, paths):
+                _check_no_clipping(p, block[n], subtype)
+                f.write(block[n])
+        if files is None:
+            raise ValueError(f"no audio to write to {', '.join(map(str, paths))}")

@@ -124,12 +124,23 @@ class OpenUnmix(nn.Module):
     def _norm_act(self, x: Tensor, bn: nn.Module, act) -> Tensor:
         return bn(act(x)) if self.act_before_bn else act(bn(x))
 
-    def _encode(self, x: Tensor) -> Tensor:
-        """fc1 on `(nb_frames, nb_samples, nb_channels, nb_bins)`, to `(nb_frames*nb_samples, hidden)`."""
+    @property
+    def frame_halo(self) -> int:
+        """Neighbour frames each side that one output frame of `encode` reads (1 for the conv fc1)."""
+        return 1 if self.first_layer == "conv" else 0
+
+    def _encode(self, x: Tensor, padded: bool = True) -> Tensor:
+        """fc1 on `(nb_frames, nb_samples, nb_channels, nb_bins)`, to `(frames*nb_samples, hidden)`.
+
+        The conv fc1 zero-pads one frame at each end when `padded`; otherwise `x` brings its
+        neighbour frames itself (a halo of `frame_halo` frames) and the output has that many
+        frames fewer at each end.
+        """
         nb_frames, nb_samples = x.shape[:2]
         if self.first_layer == "conv":
             # to (nb_samples, nb_channels*nb_bins, nb_frames), convolve over frames, back
-            x = self.fc1(x.reshape(nb_frames, nb_samples, -1).permute(1, 2, 0))
+            x = x.reshape(nb_frames, nb_samples, -1).permute(1, 2, 0)
+            x = self.fc1(x) if padded else F.conv1d(x, self.fc1.weight, self.fc1.bias)
             return x.permute(2, 0, 1).reshape(-1, self.hidden_size)
         # to (nb_frames*nb_samples, nb_channels*nb_bins)
         return self.fc1(x.reshape(nb_frames * nb_samples, -1))
@@ -156,16 +167,30 @@ class OpenUnmix(nn.Module):
 
         `(nb_frames, nb_samples, nb_channels, nb_bins)` normalised features to
         `(nb_frames, nb_samples, nb_channels, nb_output_bins)`; the multi-resolution and
-        NSGT models feed it their own features.
+        NSGT models feed it their own features. `encode` and `decode` work frame by frame
+        (batch norm in eval mode), only `recurrent` needs the whole sequence, so separation
+        can run them block by block (umxmr.separation.separate).
         """
-        nb_frames, nb_samples, nb_channels, _ = x.shape
-        x = self._norm_act(self._encode(x), self.bn1, torch.tanh)
-        x = x.reshape(nb_frames, nb_samples, self.hidden_size)
+        return self.decode(self.recurrent(self.encode(x)), x.shape[2])
 
+    def encode(self, x: Tensor, padded: bool = True) -> Tensor:
+        """fc1 → bn1/tanh: normalised `(nb_frames, nb_samples, nb_channels, nb_bins)` to
+        `(nb_frames, nb_samples, hidden)` (`padded`: see `_encode`)."""
+        nb_samples = x.shape[1]
+        x = self._norm_act(self._encode(x, padded), self.bn1, torch.tanh)
+        return x.reshape(-1, nb_samples, self.hidden_size)
+
+    def recurrent(self, x: Tensor) -> Tensor:
+        """The recurrent core and its skip connection: `(nb_frames, nb_samples, hidden)` to
+        `(nb_frames, nb_samples, 2 * hidden)`; a bidirectional core needs the whole sequence."""
         rnn_out, _ = self.rnn(x)
         # skip connection around the recurrent core
-        x = torch.cat([x, rnn_out], -1)
+        return torch.cat([x, rnn_out], -1)
 
+    def decode(self, x: Tensor, nb_channels: int) -> Tensor:
+        """fc2 → bn2/relu → fc3 → bn3 → output scale, mean and activation, frame by frame:
+        `(nb_frames, nb_samples, 2 * hidden)` to `(nb_frames, nb_samples, nb_channels, nb_output_bins)`."""
+        nb_frames, nb_samples = x.shape[:2]
         x = self._norm_act(self.fc2(x.reshape(-1, x.shape[-1])), self.bn2, F.relu)
         x = self.fc3(x)
         if self.bn3 is not None:
@@ -174,6 +199,7 @@ class OpenUnmix(nn.Module):
         x = x.reshape(nb_frames, nb_samples, nb_channels, self.nb_output_bins)
         x = x * self.output_scale + self.output_mean
         return OUTPUT_ACTIVATIONS[self.output_activation](x)
+
 
 def from_openunmix_state_dict(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
     """Map an `openunmix.model.OpenUnmix` state dict onto ours (`lstm.*` → `rnn.*`)."""

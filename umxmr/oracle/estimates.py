@@ -4,33 +4,99 @@ The upper reference of every table and plot: what the separator could reach if i
 predicted each target's magnitude perfectly and Wiener filtering were skipped (niter 0).
 Same STFT as the separator (centred, periodic Hann, Open-Unmix's 4096/1024), in float64.
 The signal end is zero-padded by one window before the STFT, so its last samples get the
-same overlap-add as the middle; the estimate is cut back to the track's length.
+same overlap-add as the middle; the estimate is cut back to the track's length. Block by
+block: the stems are read, transformed and the estimates written in blocks of frames.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile as sf
 import torch
 
-from umxmr.data.audio import SAMPLE_FORMATS, read_audio, write_audio
+from umxmr.data.audio import SAMPLE_FORMATS, AudioError, audio_info, write_audio_blocks
 from umxmr.data.layout import load_manifest
 from umxmr.provenance import write_separation_provenance
+from umxmr.models.blocked import OverlapAdd, Reader, array_reader, nb_frames, stft_frames
 from umxmr.models.transforms import ISTFT, STFT
 
 # the oracle's "separation settings" for the provenance tables: no Wiener/EM, no residual
 ORACLE_SEPARATION = {"niter": 0, "residual": False, "wiener_win_len": None, "softmask": False}
 
 
-def phase_mix(mixture: np.ndarray, sources: Mapping[str, np.ndarray], n_fft: int = 4096, hop: int = 1024) -> dict[str, np.ndarray]:
+# frames per block (float64, 1 + nb_sources signals): ~4 MB per frame at 4096 bins, stereo, 4 sources
+BLOCK_FRAMES = 64
+
+
+def _zero_extended(read: Reader, length: int) -> Reader:
+    """`read` of a signal of `length` samples, zeros after its end."""
+
+    def extended(start: int, stop: int) -> torch.Tensor:
+        inside = read(min(start, length), min(stop, length))
+        if stop <= length:
+            return inside
+        return torch.cat([inside, inside.new_zeros(inside.shape[0], stop - max(start, length))], dim=-1)
+
+    return extended
+
+
+def phase_mix_blocks(
+    mixture: Reader, sources: Mapping[str, Reader], length: int, n_fft: int = 4096, hop: int = 1024, block_frames: int = BLOCK_FRAMES
+) -> Iterator[dict[str, np.ndarray]]:
+    """The phase-mix estimates of `length` samples as consecutive blocks `{target: (n, nb_channels)}`.
+
+    `mixture` and `sources` read float64 `(nb_channels, n)` samples. Frames of the STFT of the
+    zero-extended signals (`length + n_fft`), their product and the overlap-add go block by
+    block (umxmr.models.blocked); nothing of the whole track's spectrogram is kept.
+    """
+    if block_frames < 1:
+        raise ValueError(f"block_frames: {block_frames} must be at least 1")
+    names = list(sources)
+    padded = length + n_fft
+    readers = [_zero_extended(r, length) for r in (mixture, *(sources[n] for n in names))]
+    total = nb_frames(padded, n_fft, hop)
+    window = torch.hann_window(n_fft, dtype=torch.float64)
+    inverse = OverlapAdd(n_fft, hop, window, total, length)
+    with torch.no_grad():
+        for first in range(0, total, block_frames):
+            stop = min(total, first + block_frames)
+            spec = torch.stack([stft_frames(r, padded, n_fft, hop, window, first, stop) for r in readers])
+            phase = torch.exp(1j * torch.angle(spec[:1]))
+            out = inverse.push(spec[1:].abs() * phase).numpy()
+            if out.shape[-1]:
+                yield {n: out[k].T for k, n in enumerate(names)}
+            if inverse.emitted == length:  # later frames only touch the zero extension
+                break
+
+
+def phase_mix(
+    mixture: np.ndarray, sources: Mapping[str, np.ndarray], n_fft: int = 4096, hop: int = 1024, block_frames: int = BLOCK_FRAMES
+) -> dict[str, np.ndarray]:
     """`{target: (nb_timesteps, nb_channels)}`: |STFT(source)| · exp(i∠STFT(mixture)), inverted."""
-    length = mixture.shape[0]
     for name, audio in sources.items():
         if audio.shape != mixture.shape:
             raise ValueError(f"source {name!r} has shape {audio.shape}, the mixture {mixture.shape}")
+
+    def reader(audio: np.ndarray) -> Reader:
+        return array_reader(torch.from_numpy(np.ascontiguousarray(audio.T, dtype=np.float64)))
+
+    blocks = phase_mix_blocks(reader(mixture), {n: reader(a) for n, a in sources.items()}, mixture.shape[0], n_fft, hop, block_frames)
+    parts: dict[str, list[np.ndarray]] = {n: [] for n in sources}
+    for block in blocks:
+        for n, audio in block.items():
+            parts[n].append(audio)
+    return {n: np.concatenate(p) for n, p in parts.items()}
+
+
+def phase_mix_whole_track(mixture: np.ndarray, sources: Mapping[str, np.ndarray], n_fft: int = 4096, hop: int = 1024) -> dict[str, np.ndarray]:
+    """`phase_mix` as it was before blocks, every STFT of the whole track at once: the
+    reference the blocked path is tested against (~61 MB per second of audio)."""
+    length = mixture.shape[0]
     names = list(sources)
     # (1 + nb_sources, nb_channels, nb_timesteps + n_fft), zero end padding
     audio = np.stack([mixture, *(sources[n] for n in names)]).transpose(0, 2, 1)
@@ -42,6 +108,26 @@ def phase_mix(mixture: np.ndarray, sources: Mapping[str, np.ndarray], n_fft: int
         phase = torch.exp(1j * torch.angle(spec[:1]))
         estimates = istft(spec[1:].abs() * phase, length=audio.shape[-1]).numpy()
     return {n: estimates[k, :, :length].T for k, n in enumerate(names)}
+
+
+class _FileReader:
+    """Samples `[start, stop)` of a WAV file as float64 `(nb_channels, n)`, read on demand."""
+
+    def __init__(self, path: Path, stack: ExitStack) -> None:
+        self.path = Path(path)
+        audio_info(self.path)  # a missing or unreadable file: AudioError naming it
+        self.file = stack.enter_context(sf.SoundFile(str(self.path)))
+        self.frames = self.file.frames
+
+    def __call__(self, start: int, stop: int) -> torch.Tensor:
+        try:
+            self.file.seek(start)
+            audio = self.file.read(stop - start, dtype="float64", always_2d=True)
+        except (RuntimeError, sf.LibsndfileError) as err:
+            raise AudioError(f"{self.path}: cannot read audio ({err}); replace or re-export it") from err
+        if audio.shape[0] != stop - start:
+            raise AudioError(f"{self.path}: {audio.shape[0]} samples at {start}, expected {stop - start}; replace or re-export it")
+        return torch.from_numpy(np.ascontiguousarray(audio.T))
 
 
 def phase_mix_track_files(
@@ -57,14 +143,18 @@ def phase_mix_track_files(
 ) -> None:
     """Write the phase-mix oracle of test track `track` as one WAV per target (`sample_format`:
     a key of umxmr.data.audio.SAMPLE_FORMATS), and to `provenance_out` the record of what
-    produced them (`run`: the run's provenance)."""
+    produced them (`run`: the run's provenance).
+
+    The stems are read and the estimates written block by block (bounded memory)."""
     tracks = {t.name: t for t in load_manifest(Path(manifest))["test"]}
     if track not in tracks:
         raise ValueError(f"track {track!r} is not a test track of {manifest}")
     info = tracks[track]
-    mixture = read_audio(info.path("mixture"), dtype="float64")
-    sources = {t: read_audio(info.path(t), dtype="float64") for t in targets}
-    estimates = phase_mix(mixture, sources, n_fft, hop)
-    for target, path in zip(targets, outputs):
-        write_audio(Path(path), estimates[target], info.rate, SAMPLE_FORMATS[sample_format])
+    with ExitStack() as stack:
+        mixture = _FileReader(info.path("mixture"), stack)
+        sources = {t: _FileReader(info.path(t), stack) for t in targets}
+        for t, r in sources.items():
+            if r.frames != mixture.frames:
+                raise ValueError(f"{r.path}: {r.frames} samples, the mixture {mixture.frames}; the manifest {manifest} is stale, rebuild it")
+        write_audio_blocks(outputs, list(targets), phase_mix_blocks(mixture, sources, mixture.frames, n_fft, hop), info.rate, SAMPLE_FORMATS[sample_format])
     write_separation_provenance(provenance_out, run, "cpu", ORACLE_SEPARATION, {})  # torch on the CPU, float64

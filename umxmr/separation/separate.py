@@ -12,7 +12,7 @@ mixture phase, or ratio masks with `softmask`) gives complex estimates, in windo
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,13 @@ import norbert
 import numpy as np
 import torch
 
-from umxmr.data.audio import SAMPLE_FORMATS, read_audio, write_audio
+from umxmr.data.audio import SAMPLE_FORMATS, read_audio, write_audio_blocks
 from umxmr.data.layout import load_manifest
 from umxmr.device import pick_device
 from umxmr.models.registry import Frontend, build_frontend, build_model
+from umxmr.models.blocked import OverlapAdd, array_reader, nb_frames, stft_frames
 from umxmr.models.frontends import StftFrontend
+from umxmr.models.openunmix import OpenUnmix
 from umxmr.provenance import write_separation_provenance
 from umxmr.settings import PUBLISHED_DEFAULTS
 from umxmr.models.transforms import ISTFT, STFT, magnitude
@@ -82,30 +84,201 @@ def _wiener(v: np.ndarray, x: np.ndarray, niter: int, softmask: bool, residual: 
     return norbert.expectation_maximization(y / max_abs, x / max_abs, niter, eps=WIENER_EPS)[0] * max_abs
 
 
-def _filter_and_invert(
-    v: np.ndarray,
-    x: np.ndarray,
-    targets: Sequence[str],
+# frames of a block: STFT, the frame-wise model layers, and the unit of niter-0 filtering
+BLOCK_FRAMES = 300
+
+
+class _Magnitudes:
+    """One target's magnitude estimate of the base STFT, handed out block by block.
+
+    `halo`/`needs_mixture`: whether a first pass over the mixture's blocks is needed
+    (`add(first, stop, lo, mag)` with the mixture magnitude of frames `[lo, ...)` covering
+    `[first - halo, stop + halo)` where the track has them), then `finish()`; after that
+    `frames(first, stop, mix_mag)` gives `(nb_channels, nb_bins, stop - first)`.
+    """
+
+    halo = 0
+    needs_mixture = False
+
+    def add(self, first: int, stop: int, lo: int, mag: torch.Tensor) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+    def frames(self, first: int, stop: int, mix_mag: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class _BlockedOpenUnmix(_Magnitudes):
+    """Open-Unmix on the base |STFT| (umx-mr-0..3, umx-nw-*), frame-wise layers by block.
+
+    Pass 1: normalisation, fc1 (with a halo of one frame for the conv fc1), bn1, tanh per
+    block; the recurrent core over the whole `(nb_frames, 1, hidden)` sequence. Pass 2:
+    fc2 … output activation and the product with the mixture magnitude per block. Equal to
+    `model(|STFT|)` up to float rounding (batch norm in eval mode is frame-wise).
+    """
+
+    needs_mixture = True
+
+    def __init__(self, model: OpenUnmix, nb_frames: int) -> None:
+        self.model, self.nb_frames, self.halo = model, nb_frames, model.frame_halo
+        self.hidden: list[torch.Tensor] = []
+        self.sequence: torch.Tensor | None = None
+
+    def add(self, first: int, stop: int, lo: int, mag: torch.Tensor) -> None:
+        m, h = self.model, self.halo
+        begin, end = max(0, first - h), min(self.nb_frames, stop + h)
+        # (frames, 1, nb_channels, nb_bins), normalised as OpenUnmix.forward
+        x = mag[None, ..., begin - lo : end - lo].permute(3, 0, 1, 2)[..., : m.nb_bins]
+        x = (x + m.input_mean) * m.input_scale
+        if h:  # the conv's zero padding at the track's ends, explicit
+            zeros = x.new_zeros(1, *x.shape[1:])
+            x = torch.cat([zeros] * (h - (first - begin)) + [x] + [zeros] * (h - (end - stop)))
+        self.hidden.append(m.encode(x, padded=not h))
+
+    def finish(self) -> None:
+        self.sequence = self.model.recurrent(torch.cat(self.hidden))
+        self.hidden = []
+
+    def frames(self, first: int, stop: int, mix_mag: torch.Tensor) -> torch.Tensor:
+        mask = self.model.decode(self.sequence[first:stop], mix_mag.shape[0])  # (frames, 1, channels, bins)
+        return mask[:, 0].permute(1, 2, 0) * mix_mag
+
+
+class _WholeTrack(_Magnitudes):
+    """A model whose front end or layers look across the whole track (see docs/architecture.md):
+    run once on the whole mixture, its base-STFT magnitude kept and handed out by block."""
+
+    def __init__(self, model: torch.nn.Module, frontend: Frontend, audio: torch.Tensor) -> None:
+        self.mag = frontend.stft_magnitude(model(frontend.inputs(audio[None])), audio[None])[0]
+
+    def frames(self, first: int, stop: int, mix_mag: torch.Tensor) -> torch.Tensor:
+        return self.mag[..., first:stop]
+
+
+class _StftMagnitude(_Magnitudes):
+    """|STFT| of a given signal (umx-mr-5b: the own-STFT estimates re-analysed), by block."""
+
+    def __init__(self, audio: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor) -> None:
+        self.read, self.length, self.n_fft, self.hop, self.window = array_reader(audio), audio.shape[-1], n_fft, hop, window
+
+    def frames(self, first: int, stop: int, mix_mag: torch.Tensor) -> torch.Tensor:
+        return stft_frames(self.read, self.length, self.n_fft, self.hop, self.window, first, stop).abs()
+
+
+def _blockable(model: torch.nn.Module, frontend: Frontend | None, n_fft: int, hop: int) -> bool:
+    """Whether `model` reads the base centred |STFT| with only frame-wise layers around its
+    recurrent core (exactly OpenUnmix, in eval mode, on StftFrontend)."""
+    stft_ok = frontend is None or (
+        type(frontend) is StftFrontend and frontend.stft.center and (frontend.stft.n_fft, frontend.stft.hop) == (n_fft, hop)
+    )
+    return type(model) is OpenUnmix and not model.training and stft_ok
+
+
+def _stream(
+    audio: torch.Tensor,
+    sources: Mapping[str, _Magnitudes],
     n_fft: int,
     hop: int,
-    length: int,
     niter: int,
     softmask: bool,
     residual: bool,
-    wiener_win_len: int | None,
-    device: torch.device,
-) -> dict[str, np.ndarray]:
-    """Joint Wiener/EM of target magnitudes `v` with mixture STFT `x`, then audio per source.
+    win_len: int | None,
+    block_frames: int,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Wiener/EM and inverse STFT block by block; yields consecutive `{source: (n, nb_channels)}`.
 
-    v: (nb_frames, nb_bins, nb_channels, nb_targets), x: (nb_frames, nb_bins, nb_channels);
-    returns `{source: (nb_timesteps, nb_channels)}`, with "residual" when asked for.
+    audio: the mixture `(nb_channels, nb_timesteps)` float32. Filtering windows are those of
+    `wiener_in_windows` (`win_len` frames from frame 0; the whole track when None); with
+    niter 0 the filter is frame by frame, so blocks of `block_frames` are filtered as they come.
     """
-    y = wiener_in_windows(v, x, niter, softmask, residual, wiener_win_len)
-    # back to (nb_sources, nb_channels, nb_bins, nb_frames), then audio
-    spec = torch.from_numpy(y.transpose(3, 2, 1, 0).astype(np.complex64)).to(device)
-    estimates = ISTFT(n_fft, hop, center=True).to(device)(spec, length=length).cpu().numpy()
-    names = [*targets, *(["residual"] if residual else [])]
-    return {name: estimates[i].T for i, name in enumerate(names)}
+    if block_frames < 1:
+        raise ValueError(f"block_frames: {block_frames} must be at least 1")
+    nb_sources = len(sources) + int(residual)
+    if nb_sources == 1 and niter > 0:
+        raise ValueError("separation.niter > 0 needs at least two sources: add targets or set separation.residual")
+    read, length = array_reader(audio), audio.shape[-1]
+    total = nb_frames(length, n_fft, hop)
+    window = torch.hann_window(n_fft, dtype=audio.dtype, device=audio.device)
+    with torch.no_grad():
+        # pass 1: the frame-wise layers before the recurrent cores, block by block
+        first_pass = [s for s in sources.values() if s.needs_mixture]
+        halo = max((s.halo for s in first_pass), default=0)
+        for first in range(0, total if first_pass else 0, block_frames):
+            stop = min(total, first + block_frames)
+            lo, hi = max(0, first - halo), min(total, stop + halo)
+            mag = stft_frames(read, length, n_fft, hop, window, lo, hi).abs()
+            for s in first_pass:
+                s.add(first, stop, lo, mag)
+        for s in first_pass:
+            s.finish()
+        # pass 2: magnitudes, Wiener/EM per window, inverse STFT
+        unit = (win_len or total) if niter > 0 else block_frames
+        inverse = OverlapAdd(n_fft, hop, window, total, length)
+        names = [*sources, *(["residual"] if residual else [])]
+        for first in range(0, total, unit):
+            stop = min(total, first + unit)
+            x_parts, v_parts = [], []
+            for a in range(first, stop, block_frames):
+                b = min(stop, a + block_frames)
+                x_block = stft_frames(read, length, n_fft, hop, window, a, b)  # (channels, bins, frames)
+                mix_mag = x_block.abs()
+                v_parts.append(torch.stack([s.frames(a, b, mix_mag) for s in sources.values()], dim=-1).cpu().numpy())
+                x_parts.append(x_block.cpu().numpy())
+            # to (frames, bins, channels, targets) and (frames, bins, channels) for norbert
+            v = np.concatenate(v_parts, axis=2).transpose(2, 1, 0, 3).astype(np.float64)
+            x = np.concatenate(x_parts, axis=2).transpose(2, 1, 0).astype(np.complex128)
+            del v_parts, x_parts
+            y = _wiener(v, x, niter, softmask, residual)
+            # (nb_sources, nb_channels, nb_bins, frames), complex64 as open-unmix's ISTFT
+            spec = torch.from_numpy(y.transpose(3, 2, 1, 0).astype(np.complex64)).to(audio.device)
+            del v, x, y
+            out = inverse.push(spec).cpu().numpy()
+            yield {name: out[i].T for i, name in enumerate(names)}
+
+
+def _collect(blocks: Iterator[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Consecutive blocks joined into whole estimates."""
+    parts: dict[str, list[np.ndarray]] = {}
+    for block in blocks:
+        for name, audio in block.items():
+            parts.setdefault(name, []).append(audio)
+    return {name: np.concatenate(p) for name, p in parts.items()}
+
+
+def separate_blocks(
+    mixture: np.ndarray,
+    models: Mapping[str, torch.nn.Module],
+    n_fft: int,
+    hop: int,
+    niter: int = 1,
+    softmask: bool = False,
+    residual: bool = False,
+    wiener_win_len: int | None = 300,
+    device: torch.device = torch.device("cpu"),
+    frontends: Mapping[str, Frontend] | None = None,
+    block_frames: int = BLOCK_FRAMES,
+) -> Iterator[dict[str, np.ndarray]]:
+    """The estimates of `separate`, as consecutive blocks `{source: (n, nb_channels)}`.
+
+    Nothing of size frames × bins × channels × sources is kept for the whole track: the
+    STFT, the frame-wise layers of Open-Unmix (`_BlockedOpenUnmix`), norbert's Wiener/EM
+    (per window, float64) and the inverse STFT go block by block; only the recurrent
+    cores' `(nb_frames, 2 * hidden)` sequences are whole. Models that look across frames
+    in their front end (umx-mr-4, umx-mr-7) run on the whole track (`_WholeTrack`).
+    """
+    audio = torch.from_numpy(np.ascontiguousarray(mixture.T, dtype=np.float32)).to(device)
+    total = nb_frames(audio.shape[-1], n_fft, hop)
+    sources: dict[str, _Magnitudes] = {}
+    with torch.no_grad():
+        for target, model in models.items():
+            frontend = None if frontends is None else frontends[target]
+            if _blockable(model, frontend, n_fft, hop):
+                sources[target] = _BlockedOpenUnmix(model, total)
+            else:
+                sources[target] = _WholeTrack(model, frontend or StftFrontend(n_fft, hop, center=True).to(device), audio)
+    yield from _stream(audio, sources, n_fft, hop, niter, softmask, residual, wiener_win_len, block_frames)
 
 
 def separate(
@@ -119,11 +292,35 @@ def separate(
     wiener_win_len: int | None = 300,
     device: torch.device = torch.device("cpu"),
     frontends: Mapping[str, Frontend] | None = None,
+    block_frames: int = BLOCK_FRAMES,
 ) -> dict[str, np.ndarray]:
     """Estimates `{target: (nb_timesteps, nb_channels)}` for a `(nb_timesteps, nb_channels)` mixture.
 
     `frontends` (per target; default: the centred |STFT|, Open-Unmix's) turn the mixture into
     each model's input and its output into a magnitude of this STFT for the Wiener filter.
+    Computed block by block (`separate_blocks`); "residual" is added when asked for.
+    """
+    return _collect(
+        separate_blocks(mixture, models, n_fft, hop, niter, softmask, residual, wiener_win_len, device, frontends, block_frames)
+    )
+
+
+def separate_whole_track(
+    mixture: np.ndarray,
+    models: Mapping[str, torch.nn.Module],
+    n_fft: int,
+    hop: int,
+    niter: int = 1,
+    softmask: bool = False,
+    residual: bool = False,
+    wiener_win_len: int | None = 300,
+    device: torch.device = torch.device("cpu"),
+    frontends: Mapping[str, Frontend] | None = None,
+) -> dict[str, np.ndarray]:
+    """`separate` as it was before blocks: every stage on the whole track at once.
+
+    The reference the blocked path is tested against (tests/test_separate_blocked.py); its
+    memory grows by ~40 MB per second of audio, so the workflow does not use it.
     """
     stft = STFT(n_fft, hop, center=True).to(device)
     audio = torch.from_numpy(np.ascontiguousarray(mixture.T, dtype=np.float32))[None].to(device)
@@ -137,25 +334,23 @@ def separate(
     # to (nb_frames, nb_bins, nb_channels, nb_targets) for norbert
     v = spectrograms.permute(2, 1, 0, 3).cpu().numpy()
     x = mix_stft[0].permute(2, 1, 0).cpu().numpy()
-    return _filter_and_invert(v, x, list(models), n_fft, hop, mixture.shape[0], niter, softmask, residual, wiener_win_len, device)
+    y = wiener_in_windows(v, x, niter, softmask, residual, wiener_win_len)
+    # back to (nb_sources, nb_channels, nb_bins, nb_frames), then audio
+    spec = torch.from_numpy(y.transpose(3, 2, 1, 0).astype(np.complex64)).to(device)
+    estimates = ISTFT(n_fft, hop, center=True).to(device)(spec, length=mixture.shape[0]).cpu().numpy()
+    names = [*models, *(["residual"] if residual else [])]
+    return {name: estimates[i].T for i, name in enumerate(names)}
 
 
 def _own_stft_estimates(
-    audio: torch.Tensor, models: Mapping[str, tuple[torch.nn.Module, int, int]], length: int, win_len: int | None
+    mixture: np.ndarray, models: Mapping[str, tuple[torch.nn.Module, int, int]], win_len: int | None, device: torch.device, block_frames: int
 ) -> dict[str, np.ndarray]:
     """(a) each target masked in its own STFT: its magnitude with that STFT's mixture phase, inverted alone."""
-    estimates = {}
-    for target, (model, n_fft, hop) in models.items():
-        stft = STFT(n_fft, hop, center=True).to(audio.device)
-        with torch.no_grad():
-            mix_stft = stft(audio)
-            v = model(magnitude(mix_stft))[0].permute(2, 1, 0).cpu().numpy()[..., None]
-        x = mix_stft[0].permute(2, 1, 0).cpu().numpy()
-        # one source, no EM, no soft mask: norbert's initial estimate = magnitude × mixture phase
-        y = wiener_in_windows(v, x, 0, False, False, win_len)[..., 0]
-        spec = torch.from_numpy(y.transpose(2, 1, 0).astype(np.complex64)).to(audio.device)
-        estimates[target] = ISTFT(n_fft, hop, center=True).to(audio.device)(spec, length=length).cpu().numpy().T
-    return estimates
+    # one source, no EM, no soft mask: norbert's initial estimate = magnitude × mixture phase
+    return {
+        target: separate(mixture, {target: model}, n_fft, hop, 0, False, False, win_len, device, None, block_frames)[target]
+        for target, (model, n_fft, hop) in models.items()
+    }
 
 
 def separate_per_target_stft(
@@ -168,27 +363,28 @@ def separate_per_target_stft(
     residual: bool = False,
     wiener_win_len: int | None = 300,
     device: torch.device = torch.device("cpu"),
+    block_frames: int = BLOCK_FRAMES,
 ) -> dict[str, np.ndarray]:
     """Separate with models `{target: (model, n_fft, hop)}` whose STFTs differ.
 
     norbert's Wiener/EM needs one STFT for all sources. `mode` own: (a) every target in its
     own STFT, no joint filter. `mode` common: (b) the estimates of (a) resynthesised and
     re-analysed in `common_stft` (n_fft, hop); their magnitudes then go through the joint
-    Wiener/EM with the mixture's STFT there, as in `separate`.
+    Wiener/EM with the mixture's STFT there, as in `separate`. Both block by block; only
+    the own-STFT estimates' audio is whole.
     """
-    audio = torch.from_numpy(np.ascontiguousarray(mixture.T, dtype=np.float32))[None].to(device)
-    own = _own_stft_estimates(audio, models, mixture.shape[0], wiener_win_len)
+    if mode not in ("own", "common"):
+        raise ValueError(f"separation.per_target_stft: {mode!r} is neither 'own' nor 'common'")
+    own = _own_stft_estimates(mixture, models, wiener_win_len, device, block_frames)
     if mode == "own":
         return own
-    if mode != "common":
-        raise ValueError(f"separation.per_target_stft: {mode!r} is neither 'own' nor 'common'")
     n_fft, hop = common_stft
-    stft = STFT(n_fft, hop, center=True).to(device)
-    with torch.no_grad():
-        x = stft(audio)[0].permute(2, 1, 0).cpu().numpy()
-        est = torch.from_numpy(np.stack([own[t].T for t in models]).astype(np.float32)).to(device)
-        v = magnitude(stft(est)).permute(3, 2, 1, 0).cpu().numpy()  # (frames, bins, channels, targets)
-    return _filter_and_invert(v, x, list(models), n_fft, hop, mixture.shape[0], niter, softmask, residual, wiener_win_len, device)
+    audio = torch.from_numpy(np.ascontiguousarray(mixture.T, dtype=np.float32)).to(device)
+    window = torch.hann_window(n_fft, device=device)
+    sources = {
+        t: _StftMagnitude(torch.from_numpy(np.ascontiguousarray(own.pop(t).T)).to(device), n_fft, hop, window) for t in list(models)
+    }
+    return _collect(_stream(audio, sources, n_fft, hop, niter, softmask, residual, wiener_win_len, block_frames))
 
 
 def separator_config(
@@ -269,12 +465,14 @@ def separate_track_files(
             device=device,
             **wiener,
         )
+        blocks = iter([estimates])
     else:
         frontends = {
             target: load_target_frontend(summary, conf["sample_rate"], device)
             for target, summary in zip(conf["targets"], summaries)
         }
-        estimates = separate(
+        # written block by block as the estimates come (bounded memory on full-length tracks)
+        blocks = separate_blocks(
             mixture,
             models,
             n_fft=conf["nfft"],
@@ -284,7 +482,6 @@ def separate_track_files(
             **wiener,
         )
     subtype = SAMPLE_FORMATS[conf.get("sample_format", "float")]
-    for target, path in zip(conf["targets"], outputs):
-        write_audio(path, estimates[target], int(conf["sample_rate"]), subtype)
+    write_audio_blocks(outputs, conf["targets"], blocks, int(conf["sample_rate"]), subtype)
     models = {target: json.loads(Path(summary).read_text()) for target, summary in zip(conf["targets"], summaries)}
     write_separation_provenance(provenance_out, run, str(device), wiener, models)

@@ -1,0 +1,166 @@
+"""Separation and the oracle block by block equal the whole-track computation.
+
+References: torch.stft/torch.istft for the blocked transforms, openunmix 1.3.0's Separator
+for Open-Unmix (linear fc1, LSTM), the whole-track path (`separate_whole_track`, the code
+before blocks) for the switches openunmix lacks, and `phase_mix_whole_track` for the oracle.
+Tolerance: 2e-5 × max |mixture|, as tests/test_separate.py against openunmix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from umxmr.data.audio import write_audio_blocks
+from umxmr.models import blocked
+from umxmr.models.openunmix import OpenUnmix, from_openunmix_state_dict
+from umxmr.oracle import estimates as oracle
+from umxmr.separation import separate as sep
+
+torch.set_num_threads(1)
+
+N_FFT, HOP, RATE = 256, 64, 8000.0
+WIN = 20  # Wiener window (frames)
+LENGTH = 6371  # 100 frames: 5 Wiener windows, the last one short; not a multiple of the hop
+
+
+def mixture(seed=0):
+    return (0.3 * np.random.default_rng(seed).standard_normal((LENGTH, 2))).astype(np.float32)
+
+
+@pytest.mark.parametrize("length,n_fft,hop,block", [(10007, 512, 128, 7), (3000, 256, 64, 1), (700, 512, 128, 2)])
+def test_blocked_stft_and_overlap_add_equal_torch(length, n_fft, hop, block):
+    x = torch.from_numpy(np.random.default_rng(length).standard_normal((2, length)))
+    window = torch.hann_window(n_fft, dtype=torch.float64)
+    whole = torch.stft(x, n_fft, hop, window=window, center=True, pad_mode="reflect", return_complex=True)
+    total = blocked.nb_frames(length, n_fft, hop)
+    assert total == whole.shape[-1]
+    read = blocked.array_reader(x)
+    parts = [blocked.stft_frames(read, length, n_fft, hop, window, a, min(total, a + block)) for a in range(0, total, block)]
+    torch.testing.assert_close(torch.cat(parts, -1), whole, rtol=0, atol=1e-12)
+    spec = whole * torch.rand(whole.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    for out_length in (length, length - 5, length + 300):  # torch.istft's `length`: cut, or zeros past the end
+        inverse = blocked.OverlapAdd(n_fft, hop, window, total, out_length)
+        pieces = [inverse.push(spec[..., a : a + block]) for a in range(0, total, block)]
+        want = torch.istft(spec, n_fft, hop, window=window, center=True, length=out_length)
+        torch.testing.assert_close(torch.cat(pieces, -1), want, rtol=0, atol=1e-12)
+
+
+def openunmix_twins(seed):
+    """openunmix's OpenUnmix and ours with the same random weights and batch-norm statistics."""
+    from openunmix.model import OpenUnmix as TheirUnmix
+
+    torch.manual_seed(seed)
+    nb_bins = N_FFT // 2 + 1
+    mean, scale = np.random.default_rng(seed).random((2, nb_bins)) + 0.5
+    theirs = TheirUnmix(nb_bins=nb_bins, nb_channels=2, hidden_size=16, nb_layers=2, max_bin=100, input_mean=mean, input_scale=scale)
+    with torch.no_grad():
+        theirs.output_scale.uniform_(0.5, 1.5)
+        theirs.output_mean.uniform_(0.5, 1.5)
+        for bn in (theirs.bn1, theirs.bn2, theirs.bn3):
+            bn.running_mean.uniform_(-0.1, 0.1)
+            bn.running_var.uniform_(0.8, 1.2)
+    ours = OpenUnmix(nb_bins=nb_bins, nb_channels=2, hidden_size=16, nb_layers=2, max_bin=100)
+    ours.load_state_dict(from_openunmix_state_dict(theirs.state_dict()))
+    return ours.eval(), theirs.eval()
+
+
+# block edges inside the Wiener windows (7) and exactly at them (10, 20 divide WIN)
+@pytest.mark.parametrize("block", [7, 10])
+@pytest.mark.parametrize(
+    "niter,softmask,residual", [(0, False, False), (1, False, False), (1, False, True), (0, True, True), (1, True, False)]
+)
+def test_blocked_separation_equals_openunmix_separator(monkeypatch, block, niter, softmask, residual):
+    from openunmix.model import Separator
+
+    twins = {t: openunmix_twins(k) for k, t in enumerate(["vocals", "drums"])}
+    mix = mixture(niter + 2 * softmask + 4 * residual)
+    windows, spans = [], []
+    wiener, stft_frames = sep._wiener, sep.stft_frames
+
+    def spy_wiener(v, x, *args):
+        windows.append(v.shape[0])
+        return wiener(v, x, *args)
+
+    def spy_stft(read, length, n_fft, hop, window, first, stop):
+        spans.append(stop - first)
+        return stft_frames(read, length, n_fft, hop, window, first, stop)
+
+    monkeypatch.setattr(sep, "_wiener", spy_wiener)
+    monkeypatch.setattr(sep, "stft_frames", spy_stft)
+    ours = sep.separate(mix, {t: m for t, (m, _) in twins.items()}, N_FFT, HOP, niter, softmask, residual, WIN, block_frames=block)
+    # never the whole track at once: STFT and layers in blocks, the filter in its windows
+    total = blocked.nb_frames(LENGTH, N_FFT, HOP)
+    assert max(spans) <= block and max(windows) == (WIN if niter else block) and sum(windows) == total
+    separator = Separator(
+        {t: m for t, (_, m) in twins.items()}, niter=niter, softmask=softmask, residual=residual,
+        sample_rate=RATE, n_fft=N_FFT, n_hop=HOP, nb_channels=2, wiener_win_len=WIN,
+    ).eval()
+    with torch.no_grad():
+        ref = separator(torch.from_numpy(mix.T.copy())[None])[0].numpy()
+    names = ["vocals", "drums"] + (["residual"] if residual else [])
+    assert list(ours) == names
+    tol = 2e-5 * np.abs(mix).max()
+    for k, name in enumerate(names):
+        assert ours[name].shape == mix.shape
+        np.testing.assert_allclose(ours[name].T, ref[k], rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("block", [7, 20])
+@pytest.mark.parametrize("niter", [0, 1])
+def test_blocked_switches_equal_the_whole_track_path(block, niter):
+    """The conv fc1 (umx-nw-conv, a halo of one frame), GRU, activation before batch norm, no bn3."""
+    torch.manual_seed(niter)
+    models = {}
+    for k, (first, rnn) in enumerate([("conv", "gru"), ("conv", "lstm"), ("linear", "gru")]):
+        model = OpenUnmix(nb_bins=N_FFT // 2 + 1, hidden_size=12, nb_layers=2, max_bin=90, rnn=rnn, first_layer=first,
+                          act_before_bn=bool(k % 2), bn3=not k % 2)
+        with torch.no_grad():
+            for bn in (model.bn1, model.bn2):
+                bn.running_mean.uniform_(-0.1, 0.1)
+        models[f"t{k}"] = model.eval()
+    assert [m.frame_halo for m in models.values()] == [1, 1, 0]
+    mix = mixture(5 + niter)
+    ours = sep.separate(mix, models, N_FFT, HOP, niter, False, True, WIN, block_frames=block)
+    whole = sep.separate_whole_track(mix, models, N_FFT, HOP, niter, False, True, WIN)
+    assert list(ours) == list(whole) == [*models, "residual"]
+    for name in whole:
+        np.testing.assert_allclose(ours[name], whole[name], rtol=0, atol=2e-5 * np.abs(mix).max())
+
+
+@pytest.mark.parametrize("block", [1, 7, 64])
+def test_blocked_phase_mix_equals_the_whole_track_oracle(tmp_path, block):
+    rng = np.random.default_rng(block)
+    src = {t: 0.1 * rng.standard_normal((LENGTH, 2)) for t in ("vocals", "drums", "bass")}
+    mix = sum(src.values())
+    whole = oracle.phase_mix_whole_track(mix, src, N_FFT, HOP)
+    ours = oracle.phase_mix(mix, src, N_FFT, HOP, block_frames=block)
+    tol = 2e-5 * np.abs(mix).max()
+    for t in src:
+        assert ours[t].shape == mix.shape
+        np.testing.assert_allclose(ours[t], whole[t], rtol=0, atol=tol)
+    # from files, as the rule runs it: stems read and estimates written block by block
+    from contextlib import ExitStack
+
+    for name, audio in {"mixture": mix, **src}.items():
+        sf.write(tmp_path / f"{name}.wav", audio, 44100, subtype="DOUBLE")
+    with ExitStack() as stack:
+        readers = {n: oracle._FileReader(tmp_path / f"{n}.wav", stack) for n in ["mixture", *src]}
+        outputs = [tmp_path / "out" / f"{t}.wav" for t in src]
+        blocks = oracle.phase_mix_blocks(readers.pop("mixture"), readers, LENGTH, N_FFT, HOP, block)
+        write_audio_blocks(outputs, list(src), blocks, 44100)
+    for t, path in zip(src, outputs):
+        # FLOAT WAV: float32 rounding
+        np.testing.assert_allclose(sf.read(path)[0], whole[t], rtol=0, atol=tol)
+
+
+def test_a_failed_block_writer_leaves_no_file(tmp_path):
+    def blocks():
+        yield {"vocals": np.zeros((10, 2), np.float32)}
+        raise RuntimeError("killed mid-track")
+
+    with pytest.raises(RuntimeError, match="mid-track"):
+        write_audio_blocks([tmp_path / "vocals.wav"], ["vocals"], blocks(), 44100)
+    assert list(tmp_path.iterdir()) == []
