@@ -226,12 +226,15 @@ def global_mem_mb():
 
 def check_mem_limit(needs):
     """Stop before any work when a job needs more memory than `--resources mem_mb` allows.
-    `needs`: (rule, track, seconds, mem_mb) of each job checked."""
+    `needs`: (rule, track, seconds, mem_mb) of each job checked (track, seconds: None for a
+    flat rule)."""
     limit = global_mem_mb()
     over = [n for n in needs if limit is not None and n[3] > limit]
     if over:
         lines = "\n".join(
-            f"  {rule} of track {track!r} ({seconds / 60:.1f} min): mem_mb {need}"
+            f"  {rule}: mem_mb {need}"
+            if track is None
+            else f"  {rule} of track {track!r} ({seconds / 60:.1f} min): mem_mb {need}"
             for rule, track, seconds, need in over
         )
         raise WorkflowError(
@@ -249,9 +252,9 @@ def track_mem(rule):
 
     def mem_mb(wildcards, input, attempt):
         seconds = track_seconds(input.manifest, wildcards.track)
-        need = track_mem_mb(rule, seconds, attempt)
-        check_mem_limit([(rule, wildcards.track, seconds, need)])
-        return need
+        # a retry may ask more than the limit: Snakemake lowers it to the limit then
+        check_mem_limit([(rule, wildcards.track, seconds, track_mem_mb(rule, seconds))])
+        return track_mem_mb(rule, seconds, attempt)
 
     return mem_mb
 
@@ -268,8 +271,14 @@ def track_time(rule):
 
 
 def fixed_mem(rule):
-    """mem_mb of flat-memory `rule` (umxmr/resources.py), more on each retry."""
-    return lambda wildcards, attempt: fixed_mem_mb(rule, attempt)
+    """mem_mb of flat-memory `rule` (umxmr/resources.py), more on each retry; checked against
+    --resources mem_mb."""
+
+    def mem_mb(wildcards, attempt):
+        check_mem_limit([(rule, None, None, fixed_mem_mb(rule))])
+        return fixed_mem_mb(rule, attempt)
+
+    return mem_mb
 
 
 def fixed_time(minutes):
