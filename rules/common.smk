@@ -226,16 +226,18 @@ def global_mem_mb():
 
 def check_mem_limit(needs):
     """Stop before any work when a job needs more memory than `--resources mem_mb` allows.
-    `needs`: (rule, track, seconds, mem_mb) of each job checked (track, seconds: None for a
+    `needs`: (rule_name, track, seconds, mem_mb) of each job checked (track, seconds: None for a
     flat rule)."""
     limit = global_mem_mb()
     over = [n for n in needs if limit is not None and n[3] > limit]
     if over:
         lines = "\n".join(
-            f"  {rule}: mem_mb {need}"
-            if track is None
-            else f"  {rule} of track {track!r} ({seconds / 60:.1f} min): mem_mb {need}"
-            for rule, track, seconds, need in over
+            (
+                f"  {rule_name}: mem_mb {need}"
+                if track is None
+                else f"  {rule_name} of track {track!r} ({seconds / 60:.1f} min): mem_mb {need}"
+            )
+            for rule_name, track, seconds, need in over
         )
         raise WorkflowError(
             f"--resources mem_mb={limit} is less than these jobs need:\n{lines}\n"
@@ -245,38 +247,40 @@ def check_mem_limit(needs):
         )
 
 
-def track_mem(rule):
-    """mem_mb of per-track `rule` (separate, oracle_estimates, evaluate) from the track's
+def track_mem(rule_name):
+    """mem_mb of per-track `rule_name` (separate, oracle_estimates, evaluate) from the track's
     duration in the manifest, more on each retry (`attempt`); checked against --resources.
     """
 
     def mem_mb(wildcards, input, attempt):
         seconds = track_seconds(input.manifest, wildcards.track)
         # a retry may ask more than the limit: Snakemake lowers it to the limit then
-        check_mem_limit([(rule, wildcards.track, seconds, track_mem_mb(rule, seconds))])
-        return track_mem_mb(rule, seconds, attempt)
+        check_mem_limit(
+            [(rule_name, wildcards.track, seconds, track_mem_mb(rule_name, seconds))]
+        )
+        return track_mem_mb(rule_name, seconds, attempt)
 
     return mem_mb
 
 
-def track_time(rule):
-    """runtime (minutes) of per-track `rule` from the track's duration, `attempt` times on a retry."""
+def track_time(rule_name):
+    """runtime (minutes) of per-track `rule_name` from the track's duration, `attempt` times on a retry."""
 
     def runtime(wildcards, input, attempt):
         return track_runtime(
-            rule, track_seconds(input.manifest, wildcards.track), attempt
+            rule_name, track_seconds(input.manifest, wildcards.track), attempt
         )
 
     return runtime
 
 
-def fixed_mem(rule):
-    """mem_mb of flat-memory `rule` (umxmr/resources.py), more on each retry; checked against
+def fixed_mem(rule_name):
+    """mem_mb of flat-memory `rule_name` (umxmr/resources.py), more on each retry; checked against
     --resources mem_mb."""
 
     def mem_mb(wildcards, attempt):
-        check_mem_limit([(rule, None, None, fixed_mem_mb(rule))])
-        return fixed_mem_mb(rule, attempt)
+        check_mem_limit([(rule_name, None, None, fixed_mem_mb(rule_name))])
+        return fixed_mem_mb(rule_name, attempt)
 
     return mem_mb
 
@@ -290,8 +294,8 @@ def fixed_time(minutes):
 if Path(MANIFEST).exists():
     check_mem_limit(
         [
-            (rule, track, seconds, track_mem_mb(rule, seconds))
+            (rule_name, track, seconds, track_mem_mb(rule_name, seconds))
             for track, seconds in test_track_seconds(MANIFEST).items()
-            for rule in TRACK_MEMORY
+            for rule_name in TRACK_MEMORY
         ]
     )
