@@ -15,6 +15,7 @@ from umxmr.resources import (
     TRACK_MEMORY,
     test_track_seconds,
     fixed_mem_mb,
+    split_mem_mb,
     track_mem_mb,
     track_runtime,
     track_seconds,
@@ -281,6 +282,19 @@ def fixed_mem(rule_name):
     def mem_mb(wildcards, attempt):
         check_mem_limit([(rule_name, None, None, fixed_mem_mb(rule_name))])
         return fixed_mem_mb(rule_name, attempt)
+
+    return mem_mb
+
+
+def split_mem(rule_name):
+    """mem_mb of `rule_name` (train, dataset_statistics, oracle_search) from the longest track
+    of the split it holds whole (umxmr/resources.py SPLIT_MEMORY), more on each retry.
+    """
+
+    def mem_mb(wildcards, input, attempt):
+        manifest = input.manifest if hasattr(input, "manifest") else input[0]
+        check_mem_limit([(rule_name, None, None, split_mem_mb(rule_name, manifest))])
+        return split_mem_mb(rule_name, manifest, attempt)
 
     return mem_mb
 

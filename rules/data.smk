@@ -95,7 +95,7 @@ rule dataset_statistics:
     conda:
         "../envs/torch.yaml"
     resources:
-        mem_mb=fixed_mem("dataset_statistics"),
+        mem_mb=split_mem("dataset_statistics"),
         runtime=fixed_time(60),
     script:
         "../workflow_scripts/dataset_statistics.py"

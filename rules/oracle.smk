@@ -13,7 +13,7 @@ rule oracle_search:
         "../envs/oracle.yaml"
     threads: 2  # one process per window, BLAS threads capped at 1
     resources:
-        mem_mb=fixed_mem("oracle_search"),
+        mem_mb=split_mem("oracle_search"),
         runtime=fixed_time(60),
     params:
         oracle=config["oracle"],

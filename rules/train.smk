@@ -20,7 +20,7 @@ rule train:
     threads: 2  # torch intra-op threads; the data is read in the main process
     resources:
         gpu=1,
-        mem_mb=fixed_mem("train"),
+        mem_mb=split_mem("train"),
     params:
         settings=get_seed_settings,
         checkpoint="resume/{variant}/seeds/{seed}/{target}.chkpnt",

@@ -53,10 +53,11 @@ class TrackTime:
 
 
 # Measured 2026-11-30 on a 2-core CPU shared with other jobs (umx-mr-0 at published size,
-# random weights; 4 targets; the rules' threads): tests/test_resources.py.
+# random weights; 4 targets; the rules' threads): tests/test_resources.py. separate and
+# oracle_estimates as block by block (merge of branch i14a, commit 74dfcd0).
 TRACK_MEMORY: dict[str, TrackMemory] = {
-    "separate": TrackMemory(base_mb=510, mb_per_second=42.5),  # 937 MB at 10 s, 3061 MB at 60 s
-    "oracle_estimates": TrackMemory(base_mb=325, mb_per_second=63.8),  # 962 MB at 10 s, 4151 MB at 60 s
+    "separate": TrackMemory(base_mb=662, mb_per_second=6.27),  # 693 MB at 5 s, 1038 MB at 60 s
+    "oracle_estimates": TrackMemory(base_mb=626),  # 626 MB at 5 s and at 60 s
     # 2 workers, their pages shared with the parent counted twice (see tests/peak_memory.py):
     # 1266 MB at 10 s (FFT 2**19), 4129 MB at 60 s and 4974 MB at 90 s (both FFT 2**22)
     "evaluate": TrackMemory(base_mb=777, mb_per_second=28.2, mb_per_fft_mega=415),
@@ -69,28 +70,35 @@ TRACK_TIME: dict[str, TrackTime] = {
     "evaluate": TrackTime(base_min=10, min_per_minute=5),
 }
 
+# Rules that hold one whole track of a split at a time: memory grows with the split's longest
+# track (split, TrackMemory). dataset_statistics: the STFT of a training mixture; train: the
+# full-track validation at batch 1 (published size); oracle_search: a validation track's STFTs.
+SPLIT_MEMORY: dict[str, tuple[str, TrackMemory]] = {
+    "dataset_statistics": ("train", TrackMemory(base_mb=410, mb_per_second=4.5)),
+    "train": ("valid", TrackMemory(base_mb=1500, mb_per_second=10)),
+    "oracle_search": ("valid", TrackMemory(base_mb=260, mb_per_second=20)),
+}
+
 # Rules whose memory depends on no track's length: peak MB measured on the demo (tiny sizes);
 # train at published size (bench/full_length.py). Declared with the same margin.
+# dataset_manifest reads one stem at a time (at most 0.4 GB for 10 minutes, float64 stereo).
 FIXED_MEMORY: dict[str, float] = {
     "demo_dataset": 140,
     "demo_periphery_raw": 140,
     "periphery_convert": 140,
     "dataset_manifest": 140,
-    "dataset_statistics": 430,
-    "oracle_search": 600,
-    "oracle_best": 250,
-    "oracle_plot": 250,
-    "train": 1500,
-    "select_seed": 400,
-    "separator_config": 400,
-    "aggregate": 250,
-    "compare": 250,
-    "boxplot": 250,
-    "metric_boxplot": 250,
-    "training_curves": 250,
-    "seed_spread": 250,
-    "config_page": 140,
-    "variant_training_curves": 250,
+    "oracle_best": 155,
+    "oracle_plot": 201,
+    "select_seed": 142,
+    "separator_config": 304,
+    "aggregate": 142,
+    "compare": 150,
+    "boxplot": 203,
+    "metric_boxplot": 205,
+    "training_curves": 182,
+    "seed_spread": 186,
+    "config_page": 139,
+    "variant_training_curves": 198,
 }
 
 
@@ -111,6 +119,18 @@ def track_seconds(manifest: Path, track: str) -> float:
     if track not in seconds:
         raise KeyError(f"track {track!r} is not a test track of {manifest}; rebuild the manifest")
     return seconds[track]
+
+
+def split_seconds(manifest: Path, split: str) -> float:
+    """The longest track of `split` in a manifest, in seconds (0 for an empty split)."""
+    data = json.loads(Path(manifest).read_text())
+    return max((entry["frames"] / entry["rate"] for entry in data["splits"][split]), default=0.0)
+
+
+def split_mem_mb(rule: str, manifest: Path, attempt: int = 1) -> int:
+    """mem_mb of a job of `rule` (a key of SPLIT_MEMORY) on the dataset of `manifest`."""
+    split, memory = SPLIT_MEMORY[rule]
+    return declared_mb(memory.measured_mb(split_seconds(manifest, split)), attempt)
 
 
 def track_mem_mb(rule: str, seconds: float, attempt: int = 1) -> int:
