@@ -14,6 +14,7 @@ from snakemake.exceptions import WorkflowError
 from umxmr.resources import (
     TRACK_MEMORY,
     test_track_seconds,
+    demo_mem_mb,
     fixed_mem_mb,
     split_mem_mb,
     track_mem_mb,
@@ -297,6 +298,14 @@ def split_mem(rule_name):
         return split_mem_mb(rule_name, manifest, attempt)
 
     return mem_mb
+
+
+def demo_mem(wildcards, attempt):
+    """mem_mb of demo_dataset: it renders each track of demo.duration seconds whole."""
+    check_mem_limit(
+        [("demo_dataset", None, None, demo_mem_mb(config["demo"]["duration"]))]
+    )
+    return demo_mem_mb(config["demo"]["duration"], attempt)
 
 
 def fixed_time(minutes):

@@ -9,7 +9,7 @@ rule demo_dataset:
     conda:
         "../envs/data.yaml"
     resources:
-        mem_mb=fixed_mem("demo_dataset"),
+        mem_mb=demo_mem,
         runtime=fixed_time(10),
     params:
         demo=config.get("demo", {}),

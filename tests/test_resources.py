@@ -17,9 +17,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
-from peak_memory import job_args, make_dataset, make_models, run_job
-from umxmr.resources import FIXED_MEMORY, SPLIT_MEMORY, TRACK_MEMORY, fixed_mem_mb, split_mem_mb, track_mem_mb
+from peak_memory import ROOT, job_args, make_dataset, make_models, run_job
+from umxmr.resources import FIXED_MEMORY, SPLIT_MEMORY, TRACK_MEMORY, demo_mem_mb, fixed_mem_mb, split_mem_mb, track_mem_mb
 from workflow_helpers import snakemake
 
 pytestmark = pytest.mark.workflow
@@ -29,6 +30,7 @@ SLACK, SLACK_MB = 1.5, 500
 THREADS = {"separate": 1, "oracle_estimates": 1, "evaluate": 2}  # the rules' threads
 SECONDS = {"short": 5.0, "long": 60.0}
 WORKER_RULES = {"evaluate", "oracle_search"}  # fork processes that compute
+DEMO_SECONDS = yaml.safe_load((ROOT / ".test" / "config.yaml").read_text())["demo"]["duration"]
 
 
 def assert_true_declaration(what: str, measured: float, declared: float) -> None:
@@ -70,12 +72,18 @@ def test_flat_rules_declare_their_peak(finished_run):
     # not the per-track rules (checked at published size above) nor train (the tiny run's model
     # is not the published one; bench/full_length.py)
     flat = [p for p in peaks if p["rule"] not in {"train", *TRACK_MEMORY}]
-    assert {p["rule"] for p in flat} == (set(FIXED_MEMORY) | set(SPLIT_MEMORY)) - {"train"}, "a rule without a figure, or one that did not run"
+    expected_rules = (set(FIXED_MEMORY) | set(SPLIT_MEMORY) | {"demo_dataset"}) - {"train"}
+    assert {p["rule"] for p in flat} == expected_rules, "a rule without a figure, or one that did not run"
     manifest = finished_run / "data" / "demo.manifest.json"
     for peak in flat:
         rule = peak["rule"]
         # what Snakemake gave the job is what umxmr/resources.py says
-        assert peak["mem_mb"] == (split_mem_mb(rule, manifest) if rule in SPLIT_MEMORY else fixed_mem_mb(rule)), rule
+        expected = (
+            split_mem_mb(rule, manifest) if rule in SPLIT_MEMORY
+            else demo_mem_mb(DEMO_SECONDS) if rule == "demo_dataset"
+            else fixed_mem_mb(rule)
+        )  # fmt: skip
+        assert peak["mem_mb"] == expected, rule
         assert_true_declaration(f"{rule} {peak['wildcards']}", job_peak_mb(peak), peak["mem_mb"])
 
 

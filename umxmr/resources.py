@@ -74,16 +74,21 @@ TRACK_TIME: dict[str, TrackTime] = {
 # track (split, TrackMemory). dataset_statistics: the STFT of a training mixture; train: the
 # full-track validation at batch 1 (published size); oracle_search: a validation track's STFTs.
 SPLIT_MEMORY: dict[str, tuple[str, TrackMemory]] = {
-    "dataset_statistics": ("train", TrackMemory(base_mb=410, mb_per_second=4.5)),
+    # 626 MB at 5 s, 636 MB at 60 s (one track)
+    "dataset_statistics": ("train", TrackMemory(base_mb=625, mb_per_second=0.2)),
     "train": ("valid", TrackMemory(base_mb=1500, mb_per_second=10)),
-    "oracle_search": ("valid", TrackMemory(base_mb=260, mb_per_second=20)),
+    # 2 processes, windows 256 to 32768: 756 MB at 5 s, 999 MB at 60 s
+    "oracle_search": ("valid", TrackMemory(base_mb=734, mb_per_second=4.4)),
 }
+
+# demo_dataset renders each demo track whole: memory grows with demo.duration (config).
+# 139 MB at 3 s (tiny run), 694 MB at 60 s (bench/full_length.py)
+DEMO_MEMORY = TrackMemory(base_mb=110, mb_per_second=9.75)
 
 # Rules whose memory depends on no track's length: peak MB measured on the demo (tiny sizes);
 # train at published size (bench/full_length.py). Declared with the same margin.
 # dataset_manifest reads one stem at a time (at most 0.4 GB for 10 minutes, float64 stereo).
 FIXED_MEMORY: dict[str, float] = {
-    "demo_dataset": 140,
     "demo_periphery_raw": 140,
     "periphery_convert": 140,
     "dataset_manifest": 140,
@@ -131,6 +136,11 @@ def split_mem_mb(rule: str, manifest: Path, attempt: int = 1) -> int:
     """mem_mb of a job of `rule` (a key of SPLIT_MEMORY) on the dataset of `manifest`."""
     split, memory = SPLIT_MEMORY[rule]
     return declared_mb(memory.measured_mb(split_seconds(manifest, split)), attempt)
+
+
+def demo_mem_mb(seconds: float, attempt: int = 1) -> int:
+    """mem_mb of demo_dataset for demo tracks of `seconds` (demo.duration)."""
+    return declared_mb(DEMO_MEMORY.measured_mb(seconds), attempt)
 
 
 def track_mem_mb(rule: str, seconds: float, attempt: int = 1) -> int:
