@@ -59,8 +59,10 @@ TRACK_MEMORY: dict[str, TrackMemory] = {
     "separate": TrackMemory(base_mb=662, mb_per_second=6.27),  # 693 MB at 5 s, 1038 MB at 60 s
     "oracle_estimates": TrackMemory(base_mb=626),  # 626 MB at 5 s and at 60 s
     # 2 workers, their pages shared with the parent counted twice (see tests/peak_memory.py):
-    # 1266 MB at 10 s (FFT 2**19), 4129 MB at 60 s and 4974 MB at 90 s (both FFT 2**22)
-    "evaluate": TrackMemory(base_mb=777, mb_per_second=28.2, mb_per_fft_mega=415),
+    # 1266 MB at 10 s (FFT 2**19), 4129 MB at 60 s and 4974 MB at 90 s (both FFT 2**22): these
+    # alone give 415 MB per 2**20 FFT points; 566 also covers issue 14's 16.6 GB at 240 s
+    # (FFT 2**24, workers=1), which the short tracks' fit would miss by 2.4 GB
+    "evaluate": TrackMemory(base_mb=777, mb_per_second=28.2, mb_per_fft_mega=566),
 }
 
 # Minutes; generous: a job killed at its limit is retried with `attempt` times the time.
