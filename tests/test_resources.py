@@ -3,10 +3,9 @@ peak (getrusage ru_maxrss of the job and its children): measured <= declared <= 
 + 500 MB. Over-declaring fails too: it leaves a cluster idle.
 
 The per-track rules (separate, oracle_estimates, evaluate) run at published model size on a
-short and a 60-second track (tests/peak_memory.py); the flat rules are read from the tiny
+short and a 60-second track (tests/peak_memory.py); the other rules are read from the tiny
 workflow run (`finished_run`, tests/kernel_peak/sitecustomize.py), with the mem_mb Snakemake gave
-each job. train is checked at published size by bench/full_length.py, not here: the tiny run's
-model is not the published one.
+each job, except train and oracle_search (see NOT_HERE).
 """
 
 from __future__ import annotations
@@ -30,6 +29,10 @@ SLACK, SLACK_MB = 1.5, 500
 THREADS = {"separate": 1, "oracle_estimates": 1, "evaluate": 2}  # the rules' threads
 SECONDS = {"short": 5.0, "long": 60.0}
 WORKER_RULES = {"evaluate", "oracle_search"}  # fork processes that compute
+# Not checked on the tiny run: the per-track rules (at published size above), train (the tiny
+# model is not the published one) and oracle_search (the tiny config searches windows up to 8192,
+# config.yaml up to 32768): bench/README.md has their figures at published settings.
+NOT_HERE = {"train", "oracle_search", *TRACK_MEMORY}
 DEMO_SECONDS = yaml.safe_load((ROOT / ".test" / "config.yaml").read_text())["demo"]["duration"]
 
 
@@ -69,10 +72,8 @@ def job_peak_mb(peak: dict) -> float:
 
 def test_flat_rules_declare_their_peak(finished_run):
     peaks = [json.loads(p.read_text()) for p in finished_run.with_name(finished_run.name + "_peaks").glob("*.json")]
-    # not the per-track rules (checked at published size above) nor train (the tiny run's model
-    # is not the published one; bench/full_length.py)
-    flat = [p for p in peaks if p["rule"] not in {"train", *TRACK_MEMORY}]
-    expected_rules = (set(FIXED_MEMORY) | set(SPLIT_MEMORY) | {"demo_dataset"}) - {"train"}
+    flat = [p for p in peaks if p["rule"] not in NOT_HERE]
+    expected_rules = (set(FIXED_MEMORY) | set(SPLIT_MEMORY) | {"demo_dataset"}) - NOT_HERE
     assert {p["rule"] for p in flat} == expected_rules, "a rule without a figure, or one that did not run"
     manifest = finished_run / "data" / "demo.manifest.json"
     for peak in flat:
