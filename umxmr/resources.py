@@ -91,7 +91,7 @@ DEMO_MEMORY = TrackMemory(base_mb=110, mb_per_second=9.75)
 
 # Rules whose memory depends on no track's length: peak MB measured on the demo (tiny sizes);
 # train at published size (bench/full_length.py). Declared with the same margin.
-# dataset_manifest reads one stem at a time (at most 0.4 GB for 10 minutes, float64 stereo).
+# (dataset_manifest reads each stem block by block: flat in the track length.)
 FIXED_MEMORY: dict[str, float] = {
     "demo_periphery_raw": 140,
     "periphery_convert": 140,
