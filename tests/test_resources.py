@@ -103,3 +103,26 @@ def test_memory_limit_below_a_track_stops_before_work(finished_run):
     high = snakemake(finished_run, "-n", "--nolock", "--forcerun", "evaluate", "--resources", "mem_mb=100000")
     assert high.returncode == 0, (high.stdout + high.stderr)[-3000:]
     assert f"mem_mb={need}" in high.stdout + high.stderr
+
+
+def test_slurm_bundles_submit_a_tenth_of_the_jobs(tmp_path, repo_root):
+    """The full comparison's DAG (10 variants x 50 test tracks; a dry run through profiles/slurm):
+    the bundles (rules' group:, the profile's group-components) submit at most ~10 % as many
+    sbatch jobs as one per job would."""
+    config = yaml.safe_load((repo_root / "config.yaml").read_text())
+    config["demo"]["tracks"] = {"train": 8, "valid": 2, "test": 50}
+    config["evaluation"]["variants"] = [
+        "umx-mr-0", "umx-mr-1", "umx-mr-2", "umx-mr-3", "umx-mr-4", "umx-mr-6",
+        "umx-nw-stft8192", "umx-nw-conv", "umx-nw-sigmoid", "umx-nw-nodropout",
+    ]  # fmt: skip
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, "-n", "--executor", "slurm", "--workflow-profile", str(repo_root / "profiles" / "slurm"))
+    text = result.stdout + result.stderr
+    assert result.returncode == 0, text[-3000:]
+    single = len(re.findall(r"^(?:rule|checkpoint) (?!all:)\w+:", text, re.M))  # each its own sbatch
+    bundled = len(re.findall(r"^    (?:rule|checkpoint) \w+:", text, re.M))  # inside a group job
+    bundles = len(re.findall(r"Group job \w+", text))
+    total = int(re.search(r"^total\s+(\d+)", text, re.M).group(1)) - 1  # `all` is never submitted
+    assert single + bundled == total
+    assert bundles == 50 * 11 // 10 + 2  # 10 tracks' separate + evaluate each, variants, report
+    assert (single + bundles) / total <= 0.1
