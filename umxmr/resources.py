@@ -54,10 +54,11 @@ class TrackTime:
 
 # Measured 2026-11-30 on a 2-core CPU shared with other jobs (umx-mr-0 at published size,
 # random weights; 4 targets; the rules' threads): tests/test_resources.py. separate and
-# oracle_estimates as block by block (merge of branch i14a, commit 74dfcd0).
+# oracle_estimates block by block (branch i14a, commit 04778bc: its bench/README's figures,
+# the same measure: 979 MB at 60 s, 1144 MB at 240 s; oracle 863 MB at 60 s, 903 MB at 240 s).
 TRACK_MEMORY: dict[str, TrackMemory] = {
-    "separate": TrackMemory(base_mb=662, mb_per_second=6.27),  # 693 MB at 5 s, 1038 MB at 60 s
-    "oracle_estimates": TrackMemory(base_mb=626),  # 626 MB at 5 s and at 60 s
+    "separate": TrackMemory(base_mb=923, mb_per_second=0.94),
+    "oracle_estimates": TrackMemory(base_mb=850, mb_per_second=0.22),
     # 2 workers, their pages shared with the parent counted twice (see tests/peak_memory.py):
     # 1266 MB at 10 s (FFT 2**19), 4129 MB at 60 s and 4974 MB at 90 s (both FFT 2**22): these
     # alone give 415 MB per 2**20 FFT points; 566 also covers issue 14's 16.6 GB at 240 s

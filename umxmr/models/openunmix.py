@@ -190,9 +190,19 @@ class OpenUnmix(nn.Module):
     def decode(self, x: Tensor, nb_channels: int) -> Tensor:
         """fc2 → bn2/relu → fc3 → bn3 → output scale, mean and activation, frame by frame:
         `(nb_frames, nb_samples, 2 * hidden)` to `(nb_frames, nb_samples, nb_channels, nb_output_bins)`."""
+        return self.decode_output(self.decode_hidden(x), nb_channels)
+
+    def decode_hidden(self, x: Tensor) -> Tensor:
+        """fc2 → bn2/relu: `(nb_frames, nb_samples, 2 * hidden)` to `(nb_frames, nb_samples, hidden)`."""
         nb_frames, nb_samples = x.shape[:2]
         x = self._norm_act(self.fc2(x.reshape(-1, x.shape[-1])), self.bn2, F.relu)
-        x = self.fc3(x)
+        return x.reshape(nb_frames, nb_samples, self.hidden_size)
+
+    def decode_output(self, x: Tensor, nb_channels: int) -> Tensor:
+        """fc3 → bn3 → output scale, mean and activation: `(nb_frames, nb_samples, hidden)` to
+        `(nb_frames, nb_samples, nb_channels, nb_output_bins)`."""
+        nb_frames, nb_samples = x.shape[:2]
+        x = self.fc3(x.reshape(-1, self.hidden_size))
         if self.bn3 is not None:
             x = self.bn3(x)
 

@@ -29,8 +29,9 @@ from umxmr.models.transforms import ISTFT, STFT
 ORACLE_SEPARATION = {"niter": 0, "residual": False, "wiener_win_len": None, "softmask": False}
 
 
-# frames per block (float64, 1 + nb_sources signals): ~4 MB per frame at 4096 bins, stereo, 4 sources
-BLOCK_FRAMES = 64
+# frames per block: 1 + 4 stereo signals of 2049 bins in complex128 are ~0.33 MB per frame;
+# 256 frames run as fast as the whole-track oracle (64: 1.6x slower on a 20 s track)
+BLOCK_FRAMES = 256
 
 
 def _zero_extended(read: Reader, length: int) -> Reader:
@@ -60,7 +61,8 @@ def phase_mix_blocks(
     padded = length + n_fft
     readers = [_zero_extended(r, length) for r in (mixture, *(sources[n] for n in names))]
     total = nb_frames(padded, n_fft, hop)
-    window = torch.hann_window(n_fft, dtype=torch.float64)
+    # the float32 periodic Hann of transforms.STFT in float64, as the whole-track oracle has always used
+    window = torch.hann_window(n_fft).double()
     inverse = OverlapAdd(n_fft, hop, window, total, length)
     with torch.no_grad():
         for first in range(0, total, block_frames):
@@ -153,7 +155,7 @@ def phase_mix_track_files(
     with ExitStack() as stack:
         mixture = _FileReader(info.path("mixture"), stack)
         sources = {t: _FileReader(info.path(t), stack) for t in targets}
-        for t, r in sources.items():
+        for r in sources.values():
             if r.frames != mixture.frames:
                 raise ValueError(f"{r.path}: {r.frames} samples, the mixture {mixture.frames}; the manifest {manifest} is stale, rebuild it")
         write_audio_blocks(outputs, list(targets), phase_mix_blocks(mixture, sources, mixture.frames, n_fft, hop), info.rate, SAMPLE_FORMATS[sample_format])

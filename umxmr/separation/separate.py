@@ -29,7 +29,7 @@ from umxmr.models.frontends import StftFrontend
 from umxmr.models.openunmix import OpenUnmix
 from umxmr.provenance import write_separation_provenance
 from umxmr.settings import PUBLISHED_DEFAULTS
-from umxmr.models.transforms import ISTFT, STFT, magnitude
+from umxmr.models.transforms import ISTFT, STFT
 
 
 def load_target_model(model_json: Path, weights: Path, rate: float, device: torch.device) -> torch.nn.Module:
@@ -114,8 +114,9 @@ class _BlockedOpenUnmix(_Magnitudes):
     """Open-Unmix on the base |STFT| (umx-mr-0..3, umx-nw-*), frame-wise layers by block.
 
     Pass 1: normalisation, fc1 (with a halo of one frame for the conv fc1), bn1, tanh per
-    block; the recurrent core over the whole `(nb_frames, 1, hidden)` sequence. Pass 2:
-    fc2 … output activation and the product with the mixture magnitude per block. Equal to
+    block; the recurrent core over the whole `(nb_frames, 1, hidden)` sequence, then fc2,
+    bn2 (kept whole: `(nb_frames, 1, hidden)` float32). Pass 2: fc3 … output activation
+    and the product with the mixture magnitude per block. Equal to
     `model(|STFT|)` up to float rounding (batch norm in eval mode is frame-wise).
     """
 
@@ -138,11 +139,13 @@ class _BlockedOpenUnmix(_Magnitudes):
         self.hidden.append(m.encode(x, padded=not h))
 
     def finish(self) -> None:
-        self.sequence = self.model.recurrent(torch.cat(self.hidden))
+        # fc2/bn2 are frame-wise too: keep their (nb_frames, 1, hidden) output, half the
+        # recurrent core's (nb_frames, 1, 2 * hidden)
+        self.sequence = self.model.decode_hidden(self.model.recurrent(torch.cat(self.hidden)))
         self.hidden = []
 
     def frames(self, first: int, stop: int, mix_mag: torch.Tensor) -> torch.Tensor:
-        mask = self.model.decode(self.sequence[first:stop], mix_mag.shape[0])  # (frames, 1, channels, bins)
+        mask = self.model.decode_output(self.sequence[first:stop], mix_mag.shape[0])  # (frames, 1, channels, bins)
         return mask[:, 0].permute(1, 2, 0) * mix_mag
 
 
@@ -268,7 +271,9 @@ def separate_blocks(
     cores' `(nb_frames, 2 * hidden)` sequences are whole. Models that look across frames
     in their front end (umx-mr-4, umx-mr-7) run on the whole track (`_WholeTrack`).
     """
-    audio = torch.from_numpy(np.ascontiguousarray(mixture.T, dtype=np.float32)).to(device)
+    # (nb_channels, nb_timesteps), a view of a float32 mixture (no copy on the CPU)
+    audio = torch.from_numpy(np.asarray(mixture, dtype=np.float32)).T.to(device)
+    del mixture
     total = nb_frames(audio.shape[-1], n_fft, hop)
     sources: dict[str, _Magnitudes] = {}
     with torch.no_grad():
@@ -449,7 +454,7 @@ def separate_track_files(
     conf = json.loads(Path(separator).read_text())
     device = pick_device(conf.get("device", "auto"))
     tracks = {t.name: t for t in load_manifest(manifest)["test"]}
-    mixture = read_audio(tracks[track].path("mixture"))
+    mixture_path = tracks[track].path("mixture")
     models = {
         target: load_target_model(summary, weight, conf["sample_rate"], device)
         for target, summary, weight in zip(conf["targets"], summaries, weights)
@@ -458,7 +463,7 @@ def separate_track_files(
     if "target_stft" in conf:
         stfts = conf["target_stft"]
         estimates = separate_per_target_stft(
-            mixture,
+            read_audio(mixture_path),
             {t: (m, stfts[t]["nfft"], stfts[t]["nhop"]) for t, m in models.items()},
             mode=conf["per_target_stft"],
             common_stft=(conf["common_stft"]["nfft"], conf["common_stft"]["nhop"]),
@@ -473,7 +478,7 @@ def separate_track_files(
         }
         # written block by block as the estimates come (bounded memory on full-length tracks)
         blocks = separate_blocks(
-            mixture,
+            read_audio(mixture_path),  # not kept here: the generator holds the only reference
             models,
             n_fft=conf["nfft"],
             hop=conf["nhop"],
