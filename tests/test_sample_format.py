@@ -41,3 +41,14 @@ def test_schema_knows_the_writer_formats(repo_root):
     bad["separation"]["sample_format"] = "flac"
     with pytest.raises(ConfigError, match="sample_format"):
         validate_config(bad, schema)
+
+
+def test_blocked_writer_refuses_clipping_and_leaves_no_file(tmp_path):
+    """Separation and the oracle write their estimates block by block: a block that would clip
+    stops the job after earlier blocks were written, and no file is left."""
+    from umxmr.data.audio import write_audio_blocks
+
+    quiet, loud = np.full((10, 2), 0.5, dtype=np.float32), np.full((10, 2), 1.5, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"a\.wav.*clip"):
+        write_audio_blocks([tmp_path / "a.wav"], ["a"], iter([{"a": quiet}, {"a": loud}]), 44100, SAMPLE_FORMATS["pcm24"])
+    assert list(tmp_path.iterdir()) == []
