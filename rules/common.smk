@@ -10,6 +10,18 @@ from umxmr.data.demo import demo_track_names
 from umxmr.data.layout import list_test_tracks
 from umxmr.report.listening import listening_settings, listening_tracks
 from umxmr.resolutions import stft_resolutions
+from snakemake.exceptions import WorkflowError
+
+from umxmr.resources import (
+    TRACK_MEMORY,
+    test_track_seconds,
+    demo_mem_mb,
+    fixed_mem_mb,
+    split_mem_mb,
+    track_mem_mb,
+    track_runtime,
+    track_seconds,
+)
 from umxmr.target_sets import target_set
 from umxmr.settings import (
     ORACLE_LABEL,
@@ -241,3 +253,113 @@ def get_oracle_searches():
     oracle = config["oracle"]
     names = ["grid"] if oracle["mode"] == "exhaustive" else oracle["seeds"]
     return expand("results/oracle/search_{search}.csv", search=names)
+
+
+# --- Resources: memory (mem_mb) and time (runtime, minutes) of the jobs; the figures live in
+# umxmr/resources.py. The per-track rules read the track's duration from the manifest.
+
+
+def global_mem_mb():
+    """The `--resources mem_mb=N` limit of this run, or None. Snakemake would silently lower
+    a job's mem_mb to it (and run jobs that together need more than the machine has)."""
+    resource = workflow.global_resources.get("mem_mb")
+    value = getattr(resource, "value", resource)
+    return value if isinstance(value, int) else None
+
+
+def check_mem_limit(needs):
+    """Stop before any work when a job needs more memory than `--resources mem_mb` allows.
+    `needs`: (rule_name, track, seconds, mem_mb) of each job checked (track, seconds: None for a
+    flat rule)."""
+    limit = global_mem_mb()
+    over = [n for n in needs if limit is not None and n[3] > limit]
+    if over:
+        lines = "\n".join(
+            (
+                f"  {rule_name}: mem_mb {need}"
+                if track is None
+                else f"  {rule_name} of track {track!r} ({seconds / 60:.1f} min): mem_mb {need}"
+            )
+            for rule_name, track, seconds, need in over
+        )
+        raise WorkflowError(
+            f"--resources mem_mb={limit} is less than these jobs need:\n{lines}\n"
+            "Snakemake would lower their mem_mb to the limit and run them anyway, and they "
+            "could exhaust the memory. Give --resources mem_mb the machine's free memory (at "
+            f"least {max(n[3] for n in over)}), or run the long tracks on a larger machine."
+        )
+
+
+def track_mem(rule_name):
+    """mem_mb of per-track `rule_name` (separate, oracle_estimates, evaluate) from the track's
+    duration in the manifest, more on each retry (`attempt`); checked against --resources.
+    """
+
+    def mem_mb(wildcards, input, attempt):
+        seconds = track_seconds(input.manifest, wildcards.track)
+        # a retry may ask more than the limit: Snakemake lowers it to the limit then
+        check_mem_limit(
+            [(rule_name, wildcards.track, seconds, track_mem_mb(rule_name, seconds))]
+        )
+        return track_mem_mb(rule_name, seconds, attempt)
+
+    return mem_mb
+
+
+def track_time(rule_name):
+    """runtime (minutes) of per-track `rule_name` from the track's duration, `attempt` times on a retry."""
+
+    def runtime(wildcards, input, attempt):
+        return track_runtime(
+            rule_name, track_seconds(input.manifest, wildcards.track), attempt
+        )
+
+    return runtime
+
+
+def fixed_mem(rule_name):
+    """mem_mb of flat-memory `rule_name` (umxmr/resources.py), more on each retry; checked against
+    --resources mem_mb."""
+
+    def mem_mb(wildcards, attempt):
+        check_mem_limit([(rule_name, None, None, fixed_mem_mb(rule_name))])
+        return fixed_mem_mb(rule_name, attempt)
+
+    return mem_mb
+
+
+def split_mem(rule_name):
+    """mem_mb of `rule_name` (train, dataset_statistics, oracle_search) from the longest track
+    of the split it holds whole (umxmr/resources.py SPLIT_MEMORY), more on each retry.
+    """
+
+    def mem_mb(wildcards, input, attempt):
+        manifest = input.manifest if hasattr(input, "manifest") else input[0]
+        check_mem_limit([(rule_name, None, None, split_mem_mb(rule_name, manifest))])
+        return split_mem_mb(rule_name, manifest, attempt)
+
+    return mem_mb
+
+
+def demo_mem(wildcards, attempt):
+    """mem_mb of demo_dataset: it renders each track of demo.duration seconds whole."""
+    check_mem_limit(
+        [("demo_dataset", None, None, demo_mem_mb(config["demo"]["duration"]))]
+    )
+    return demo_mem_mb(config["demo"]["duration"], attempt)
+
+
+def fixed_time(minutes):
+    """runtime of a flat rule: `minutes`, `attempt` times on a retry."""
+    return lambda wildcards, attempt: minutes * attempt
+
+
+# Before any job: every test track of a manifest already written, against --resources mem_mb.
+if Path(MANIFEST).exists():
+    check_mem_limit(
+        [
+            (rule_name, track, seconds, track_mem_mb(rule_name, seconds))
+            for track, seconds in test_track_seconds(MANIFEST).items()
+            for rule_name in TRACK_MEMORY
+        ]
+    )

@@ -8,6 +8,9 @@ rule demo_dataset:
         "benchmarks/data/demo_dataset.tsv"
     conda:
         "../envs/data.yaml"
+    resources:
+        mem_mb=demo_mem,
+        runtime=fixed_time(10),
     params:
         demo=config.get("demo", {}),
     script:
@@ -24,8 +27,13 @@ rule demo_periphery_raw:
         ),
     log:
         "logs/data/demo_periphery_raw.log",
+    benchmark:
+        "benchmarks/data/demo_periphery_raw.tsv"
     conda:
         "../envs/data.yaml"
+    resources:
+        mem_mb=fixed_mem("demo_periphery_raw"),
+        runtime=fixed_time(10),
     params:
         demo=config.get("demo", {}),
     script:
@@ -44,6 +52,9 @@ rule periphery_convert:
         "benchmarks/data/periphery_convert.tsv"
     conda:
         "../envs/data.yaml"
+    resources:
+        mem_mb=fixed_mem("periphery_convert"),
+        runtime=fixed_time(30),
     params:
         periphery=config.get("periphery", {}),
     script:
@@ -97,6 +108,9 @@ rule dataset_manifest:
         "benchmarks/data/{dataset}.manifest.tsv"
     conda:
         "../envs/data.yaml"
+    resources:
+        mem_mb=fixed_mem("dataset_manifest"),
+        runtime=fixed_time(30),
     params:
         dataset=get_manifest_params,
     script:
@@ -115,5 +129,8 @@ rule dataset_statistics:
         "benchmarks/data/stats/nfft{n_fft}_hop{hop}.tsv"
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=split_mem("dataset_statistics"),
+        runtime=fixed_time(60),
     script:
         "../workflow_scripts/dataset_statistics.py"

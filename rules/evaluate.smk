@@ -11,11 +11,19 @@ rule oracle_estimates:
         provenance=f"results/{ORACLE_VARIANT}/estimates/{{track}}/provenance.json",
     log:
         "logs/evaluate/oracle/{track}.log",
+    benchmark:
+        f"benchmarks/separate/{ORACLE_VARIANT}/{{track}}.tsv"
+    group:
+        "per_track"  # bundled for SLURM: profiles/slurm group-components
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=track_mem("oracle_estimates"),
+        runtime=track_time("oracle_estimates"),
     params:
         targets=SCORED,
         sums=STUDY.sums,
+        sample_format=config["separation"].get("sample_format", "float"),
     script:
         "../workflow_scripts/oracle_estimates.py"
 
@@ -34,13 +42,14 @@ rule evaluate:
         "logs/evaluate/{variant}/{track}.log",
     benchmark:
         "benchmarks/evaluate/{variant}/{track}.tsv"
+    group:
+        "per_track"  # bundled for SLURM: profiles/slurm group-components
     conda:
         "../envs/evaluate.yaml"
     threads: 2  # processes of umxmr.evaluation.bsseval, one BLAS thread each
     resources:
-        # museval's reference spectra alone take 8 x 2**ceil(log2(samples)) x 16 B (2 GB for
-        # a 4-minute stereo track); the workers share them and add their own FFT buffers
-        mem_mb=8000,
+        mem_mb=track_mem("evaluate"),
+        runtime=track_time("evaluate"),
     params:
         targets=SCORED,
         sums=STUDY.sums,
@@ -64,8 +73,15 @@ rule aggregate:
         summary="results/summary.csv",
     log:
         "logs/evaluate/aggregate.log",
+    benchmark:
+        "benchmarks/evaluate/aggregate.tsv"
+    group:
+        "report"
     conda:
         "../envs/evaluate.yaml"
+    resources:
+        mem_mb=fixed_mem("aggregate"),
+        runtime=fixed_time(10),
     params:
         labels=get_score_labels(),
     script:
@@ -88,8 +104,15 @@ rule compare:
         ),
     log:
         "logs/evaluate/compare.log",
+    benchmark:
+        "benchmarks/evaluate/compare.tsv"
+    group:
+        "report"
     conda:
         "../envs/plots.yaml"
+    resources:
+        mem_mb=fixed_mem("compare"),
+        runtime=fixed_time(10),
     params:
         baseline=BASELINE,
         variants=EVAL_VARIANTS,

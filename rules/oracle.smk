@@ -13,7 +13,8 @@ rule oracle_search:
         "../envs/oracle.yaml"
     threads: 2  # one process per window, BLAS threads capped at 1
     resources:
-        mem_mb=4000,
+        mem_mb=split_mem("oracle_search"),
+        runtime=fixed_time(60),
     params:
         oracle=config["oracle"],
         targets=TARGETS,
@@ -31,8 +32,13 @@ checkpoint oracle_best:
         "results/oracle/best.json",
     log:
         "logs/oracle/best.log",
+    benchmark:
+        "benchmarks/oracle/best.tsv"
     conda:
         "../envs/oracle.yaml"
+    resources:
+        mem_mb=fixed_mem("oracle_best"),
+        runtime=fixed_time(10),
     params:
         oracle=config["oracle"],
         targets=TARGETS,
@@ -49,7 +55,12 @@ rule oracle_plot:
         "results/oracle/sdr_vs_window.pdf",
     log:
         "logs/oracle/sdr_vs_window.log",
+    benchmark:
+        "benchmarks/oracle/sdr_vs_window.tsv"
     conda:
         "../envs/plots.yaml"
+    resources:
+        mem_mb=fixed_mem("oracle_plot"),
+        runtime=fixed_time(10),
     script:
         "../workflow_scripts/oracle_plot.py"

@@ -6,8 +6,15 @@ rule boxplot:
         "results/boxplot.pdf",
     log:
         "logs/plots/boxplot.log",
+    benchmark:
+        "benchmarks/plots/boxplot.tsv"
+    group:
+        "report"
     conda:
         "../envs/plots.yaml"
+    resources:
+        mem_mb=fixed_mem("boxplot"),
+        runtime=fixed_time(10),
     params:
         metric="SDR",
     script:
@@ -28,8 +35,15 @@ rule metric_boxplot:
         ),
     log:
         "logs/plots/boxplot_{metric}.log",
+    benchmark:
+        "benchmarks/plots/boxplot_{metric}.tsv"
+    group:
+        "report"
     conda:
         "../envs/plots.yaml"
+    resources:
+        mem_mb=fixed_mem("metric_boxplot"),
+        runtime=fixed_time(10),
     params:
         metric=lambda wildcards: wildcards.metric,
     script:
@@ -49,8 +63,15 @@ rule training_curves:
         ),
     log:
         "logs/plots/training_curves.log",
+    benchmark:
+        "benchmarks/plots/training_curves.tsv"
+    group:
+        "report"
     conda:
         "../envs/plots.yaml"
+    resources:
+        mem_mb=fixed_mem("training_curves"),
+        runtime=fixed_time(10),
     script:
         "../workflow_scripts/training_curves.py"
 
@@ -68,8 +89,15 @@ rule seed_spread:
         ),
     log:
         "logs/plots/seed_spread.log",
+    benchmark:
+        "benchmarks/plots/seed_spread.tsv"
+    group:
+        "report"
     conda:
         "../envs/plots.yaml"
+    resources:
+        mem_mb=fixed_mem("seed_spread"),
+        runtime=fixed_time(10),
     script:
         "../workflow_scripts/seed_spread.py"
 
@@ -85,8 +113,15 @@ rule config_page:
         ),
     log:
         "logs/plots/config_page.log",
+    benchmark:
+        "benchmarks/plots/config_page.tsv"
+    group:
+        "report"
     conda:
         "../envs/plots.yaml"
+    resources:
+        mem_mb=fixed_mem("config_page"),
+        runtime=fixed_time(10),
     params:
         config=config,
         variants=EVAL_VARIANTS,
@@ -102,8 +137,15 @@ rule variant_training_curves:
         "results/{variant}/training_curves.pdf",
     log:
         "logs/plots/training_curves/{variant}.log",
+    benchmark:
+        "benchmarks/plots/training_curves/{variant}.tsv"
+    group:
+        "per_variant"
     conda:
         "../envs/plots.yaml"
+    resources:
+        mem_mb=fixed_mem("variant_training_curves"),
+        runtime=fixed_time(10),
     script:
         "../workflow_scripts/training_curves.py"
 

@@ -6,8 +6,15 @@ rule separator_config:
         "results/{variant}/separator.json",
     log:
         "logs/separate/{variant}/separator.log",
+    benchmark:
+        "benchmarks/separate/{variant}/separator.tsv"
+    group:
+        "per_variant"
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=fixed_mem("separator_config"),
+        runtime=fixed_time(10),
     params:
         separation=get_separation,
         targets=TARGETS,
@@ -32,11 +39,14 @@ rule separate:
         "benchmarks/separate/{variant}/{track}.tsv"
     wildcard_constraints:
         variant=trained_variants_pattern(),
+    group:
+        "per_track"  # bundled for SLURM: profiles/slurm group-components
     conda:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=track_mem("separate"),
+        runtime=track_time("separate"),
     params:
         complement=STUDY.complement,
     script:

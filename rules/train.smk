@@ -20,7 +20,7 @@ rule train:
     threads: 2  # torch intra-op threads; the data is read in the main process
     resources:
         gpu=1,
-        mem_mb=8000,
+        mem_mb=split_mem("train"),
     params:
         settings=get_seed_settings,
         checkpoint="resume/{variant}/seeds/{seed}/{target}.chkpnt",
@@ -37,8 +37,15 @@ rule select_seed:
         json="results/{variant}/{target}.json",
     log:
         "logs/train/{variant}/{target}.select_seed.log",
+    benchmark:
+        "benchmarks/train/{variant}/{target}.select_seed.tsv"
+    group:
+        "per_variant"
     conda:
         "../envs/torch.yaml"
+    resources:
+        mem_mb=fixed_mem("select_seed"),
+        runtime=fixed_time(10),
     params:
         seeds=lambda wildcards: variant_seeds(variant_settings(wildcards.variant)),
     script:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from workflow_helpers import snakemake, workdir_with_config
+from workflow_helpers import kernel_peak_env, snakemake, workdir_with_config
 
 ROOT = Path(__file__).resolve().parents[1]
 START_SLURM = "bash tests/slurm/start_local_slurm.sh"
@@ -30,9 +30,10 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory) -> Path:
-    """The tiny workflow run locally to all its final outputs (shared by the workflow and SLURM tests)."""
+    """The tiny workflow run locally to all its final outputs (shared by the workflow and SLURM tests);
+    each job's kernel peak memory in the folder beside it named <run>_peaks (tests/test_resources.py)."""
     workdir = workdir_with_config(tmp_path_factory.mktemp("run"))
-    result = snakemake(workdir)
+    result = snakemake(workdir, env=kernel_peak_env(workdir.with_name(workdir.name + "_peaks")))
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     return workdir
 

@@ -9,7 +9,6 @@ import json
 import math
 import statistics
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pytest

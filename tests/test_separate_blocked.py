@@ -147,7 +147,7 @@ def test_blocked_phase_mix_equals_the_whole_track_oracle(tmp_path, block):
     for name, audio in {"mixture": mix, **src}.items():
         sf.write(tmp_path / f"{name}.wav", audio, 44100, subtype="DOUBLE")
     with ExitStack() as stack:
-        readers = {n: oracle._FileReader(tmp_path / f"{n}.wav", stack) for n in ["mixture", *src]}
+        readers = {n: oracle._FileReader([tmp_path / f"{n}.wav"], stack) for n in ["mixture", *src]}
         outputs = [tmp_path / "out" / f"{t}.wav" for t in src]
         blocks = oracle.phase_mix_blocks(readers.pop("mixture"), readers, LENGTH, N_FFT, HOP, block)
         write_audio_blocks(outputs, list(src), blocks, 44100)

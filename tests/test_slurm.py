@@ -20,6 +20,7 @@ import torch
 import yaml
 
 from conftest import START_SLURM
+from umxmr.resources import fixed_mem_mb, track_mem_mb
 from workflow_helpers import ROOT, snakemake, snakemake_command, workdir_with_config
 
 pytestmark = pytest.mark.slurm
@@ -77,9 +78,10 @@ class JobRecorder:
         self.snapshot()
 
 
-def submitted(output: str, rule: str) -> list[tuple[str, Path]]:
-    """(SLURM job id, SLURM log) of every submission of `rule`, in order, from Snakemake's output."""
-    return [(jobid, Path(log)) for jobid, log in SUBMITTED.findall(output) if f"/rule_{rule}/" in log]
+def submitted(output: str, rule: str, kind: str = "rule") -> list[tuple[str, Path]]:
+    """(SLURM job id, SLURM log) of every submission of `rule` (kind "rule") or of a bundle of
+    group `rule` (kind "group"), in order, from Snakemake's output."""
+    return [(jobid, Path(log)) for jobid, log in SUBMITTED.findall(output) if f"/{kind}_{rule}/" in log]
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +98,17 @@ def test_every_job_went_through_slurm(slurm_run):
     workdir, output, records = slurm_run
     assert "workflow specific profile" in output and "profiles/slurm" in output
     assert "Provided resources: gpu" not in output  # no local GPU token caps the cluster
-    # evaluate: umx-mr-0 and the phase-mix oracle on each of the 2 test tracks
-    counts = {"demo_dataset": 1, "train": 4, "separate": 2, "evaluate": 4, "boxplot": 1}
-    for rule, count in counts.items():
-        jobs = submitted(output, rule)
-        assert len(jobs) == count, rule
+    # one bundle (profiles/slurm group-components) holds the 2 test tracks' separate and the
+    # 4 evaluate jobs (umx-mr-0 and the oracle on each), one the tables and plots
+    counts = {("demo_dataset", "rule"): 1, ("train", "rule"): 4, ("per_track", "group"): 1, ("report", "group"): 1}
+    for (name, kind), count in counts.items():
+        jobs = submitted(output, name, kind)
+        assert len(jobs) == count, name
         assert all(records[jobid]["JobState"] == "COMPLETED" for jobid, _ in jobs)
+    assert not submitted(output, "separate") and not submitted(output, "evaluate")
+    for rule_log in ["logs/separate/umx-mr-0/demo-test-01.log", "logs/evaluate/umx-mr-0/demo-test-01.log",
+                     "logs/evaluate/oracle/demo-test-01.log"]:  # bundled jobs keep their own logs (README)
+        assert (workdir / rule_log).is_file(), rule_log
     assert (workdir / "results/boxplot.pdf").read_bytes().startswith(b"%PDF")
 
 
@@ -111,11 +118,12 @@ def test_training_jobs_asked_for_a_gpu_and_evaluation_did_not(slurm_run):
         job = records[jobid]
         assert job["Partition"] == "gpu"
         assert job.get("TresPerJob") == "gres:gpu:1"  # sbatch --gpus=1
-        assert job["NumCPUs"] == "2" and job["MinMemoryNode"] == "8000M" and job["TimeLimit"] == "12:00:00"
-    for jobid, _ in submitted(output, "evaluate"):
-        job = records[jobid]
-        assert job["Partition"] == "cpu" and "gpu" not in job.get("TresPerJob", "")
-        assert job["NumCPUs"] == "2" and job["MinMemoryNode"] == "8000M" and job["TimeLimit"] == "00:15:00"
+        assert job["NumCPUs"] == "2" and job["MinMemoryNode"] == f"{fixed_mem_mb('train')}M" and job["TimeLimit"] == "12:00:00"
+    # the bundle of separate + evaluate: the CPUs and memory of the members that can run at once
+    (jobid, _), = submitted(output, "per_track", "group")
+    job = records[jobid]
+    assert job["Partition"] == "cpu" and "gpu" not in job.get("TresPerJob", "")
+    assert int(job["NumCPUs"]) >= 2 and int(job["MinMemoryNode"].rstrip("M")) >= track_mem_mb("evaluate", 3.0)
 
 
 def assert_same_training(summary: dict, reference: dict) -> None:

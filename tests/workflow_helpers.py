@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,15 @@ def snakemake_command(workdir: Path, *args: str) -> list[str]:
     return [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args]
 
 
-def snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    """`snakemake` on the repository's Snakefile in `workdir`; output captured as text."""
-    return subprocess.run(snakemake_command(workdir, *args), capture_output=True, text=True, timeout=timeout)
+def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`snakemake` on the repository's Snakefile in `workdir`; output captured as text
+    (`env`: the environment, default this process's)."""
+    return subprocess.run(snakemake_command(workdir, *args), capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def kernel_peak_env(peak_dir: Path) -> dict:
+    """This process's environment plus tests/kernel_peak's hook: every script job of a run
+    writes its kernel peak memory to `peak_dir` (tests/kernel_peak/sitecustomize.py)."""
+    peak_dir.mkdir(parents=True, exist_ok=True)
+    path = os.pathsep.join(filter(None, [str(ROOT / "tests" / "kernel_peak"), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, "UMXMR_PEAK_DIR": str(peak_dir)}

@@ -18,4 +18,5 @@ phase_mix_track_files(
     provenance_out=Path(snakemake.output.provenance),
     run=provenance(snakemake.config, Path(snakemake.scriptdir).parent),
     sums=snakemake.params.sums,
+    sample_format=snakemake.params.sample_format,
 )

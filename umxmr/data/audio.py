@@ -245,8 +245,26 @@ def read_audio(path: Path, start: int = 0, frames: int = -1, dtype: str = "float
         raise AudioError(f"{path}: cannot read audio ({err}); replace or re-export it") from err
 
 
+# separation.sample_format -> libsndfile subtype of the estimate WAVs
+SAMPLE_FORMATS = {"float": "FLOAT", "pcm24": "PCM_24"}
+
+
+def _check_no_clipping(path: Path, audio: np.ndarray, subtype: str) -> None:
+    """ValueError when an integer `subtype` would clip `audio` (a sample with |x| >= 1)."""
+    if subtype.startswith("PCM") and audio.size and float(np.max(np.abs(audio))) >= 1.0:
+        raise ValueError(
+            f"{path}: samples reach {float(np.max(np.abs(audio))):.3f} (full scale 1.0), which {subtype} "
+            "would clip; write it as float (separation.sample_format: float)"
+        )
+
+
 def write_audio(path: Path, audio: np.ndarray, rate: int = RATE, subtype: str = "FLOAT") -> None:
-    """Write `(nb_timesteps, nb_channels)` audio atomically."""
+    """Write `(nb_timesteps, nb_channels)` audio atomically.
+
+    Raises ValueError for an integer `subtype` (PCM_16, PCM_24) when a sample reaches full scale
+    (|x| >= 1): libsndfile would clip it, and the file would no longer hold the samples given.
+    """
+    _check_no_clipping(path, audio, subtype)
     with atomic_path(path) as tmp:
         sf.write(str(tmp), audio, rate, subtype=subtype, format="WAV")
 
@@ -273,7 +291,8 @@ def write_audio_blocks(
                     stack.enter_context(sf.SoundFile(str(t), "w", rate, block[n].shape[1], subtype=subtype, format="WAV"))
                     for t, n in zip(tmps, names)
                 ]
-            for f, n in zip(files, names):
+            for f, n, p in zip(files, names, paths):
+                _check_no_clipping(p, block[n], subtype)
                 f.write(block[n])
         if files is None:
             raise ValueError(f"no audio to write to {', '.join(map(str, paths))}")

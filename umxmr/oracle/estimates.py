@@ -19,7 +19,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from umxmr.data.audio import AudioError, audio_info, open_audio, write_audio_blocks
+from umxmr.data.audio import SAMPLE_FORMATS, AudioError, audio_info, open_audio, write_audio_blocks
 from umxmr.data.layout import load_manifest
 from umxmr.provenance import write_separation_provenance
 from umxmr.models.blocked import OverlapAdd, Reader, array_reader, nb_frames, stft_frames
@@ -151,9 +151,11 @@ def phase_mix_track_files(
     n_fft: int = 4096,
     hop: int = 1024,
     sums: Mapping[str, Sequence[str]] | None = None,
+    sample_format: str = "float",
 ) -> None:
-    """Write the phase-mix oracle of test track `track` as one WAV per target, and to
-    `provenance_out` the record of what produced them (`run`: the run's provenance).
+    """Write the phase-mix oracle of test track `track` as one WAV per target (`sample_format`:
+    a key of umxmr.data.audio.SAMPLE_FORMATS), and to `provenance_out` the record of what
+    produced them (`run`: the run's provenance).
 
     A target named in `sums` (a single-target study's complement, `umxmr.target_sets`) is
     the sum of those stems, as musdb's accompaniment. The stems are read and the estimates
@@ -169,5 +171,5 @@ def phase_mix_track_files(
         for r in sources.values():
             if r.frames != mixture.frames:
                 raise ValueError(f"{r.name}: {r.frames} samples, the mixture {mixture.frames}; the manifest {manifest} is stale, rebuild it")
-        write_audio_blocks(outputs, list(targets), phase_mix_blocks(mixture, sources, mixture.frames, n_fft, hop), info.rate)
+        write_audio_blocks(outputs, list(targets), phase_mix_blocks(mixture, sources, mixture.frames, n_fft, hop), info.rate, SAMPLE_FORMATS[sample_format])
     write_separation_provenance(provenance_out, run, "cpu", ORACLE_SEPARATION, {})  # torch on the CPU, float64

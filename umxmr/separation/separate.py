@@ -20,7 +20,7 @@ import norbert
 import numpy as np
 import torch
 
-from umxmr.data.audio import read_audio, write_audio_blocks
+from umxmr.data.audio import SAMPLE_FORMATS, read_audio, write_audio_blocks
 from umxmr.data.layout import load_manifest
 from umxmr.device import pick_device
 from umxmr.models.registry import Frontend, build_frontend, build_model
@@ -424,6 +424,7 @@ def separator_config(
         "residual": separation["residual"],
         "wiener_win_len": separation["wiener_win_len"],
         "device": separation.get("device", "auto"),
+        "sample_format": separation.get("sample_format", "float"),
     }
 
 
@@ -496,6 +497,7 @@ def separate_track_files(
             raise ValueError(f"{separator}: no residual to write as {complement}; set separation.residual: true")
         names.append(complement)
         blocks = ({**block, complement: block["residual"]} for block in blocks)
-    write_audio_blocks(outputs, names, blocks, int(conf["sample_rate"]))
+    subtype = SAMPLE_FORMATS[conf.get("sample_format", "float")]
+    write_audio_blocks(outputs, names, blocks, int(conf["sample_rate"]), subtype)
     models = {target: json.loads(Path(summary).read_text()) for target, summary in zip(conf["targets"], summaries)}
     write_separation_provenance(provenance_out, run, str(device), wiener, models)

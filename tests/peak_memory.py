@@ -1,0 +1,143 @@
+"""The heavy per-track jobs (separate, oracle_estimates, evaluate) on generated tracks, each in a
+process of its own, with the kernel's peak memory of that process and its children.
+
+What a job runs is what its workflow script runs (the same package function, the same inputs
+as files); only Snakemake is left out. The peak is `ru_maxrss` from `wait4` of the job's
+process plus the largest `ru_maxrss` among the processes it waited for (evaluate's forked
+BSSEval workers; `getrusage(RUSAGE_CHILDREN)` inside the job, written to a file at exit).
+A forked worker's `ru_maxrss` counts the pages it shares with its parent again, so the sum
+over-counts evaluate by what the workers share; the figure errs on the high side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import soundfile as sf
+
+RATE = 44100
+TARGETS = ["vocals", "drums", "bass", "other"]
+STEMS = ["drums", "bass", "other", "vocals"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_dataset(root: Path, seconds: dict[str, float], seed: int = 0) -> Path:
+    """Test tracks of the given lengths (name -> seconds) from the demo's synthesis, as int16 WAVs
+    in MUSDB layout under `root`, and their manifest (returned)."""
+    from umxmr.data.demo import render_track
+    from umxmr.data.layout import check_track, write_manifest
+
+    tracks = []
+    for index, (name, secs) in enumerate(seconds.items()):
+        folder = root / "test" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        audio = render_track(seed, "test", index, int(round(secs * RATE)))
+        for stem, samples in audio.items():
+            sf.write(str(folder / f"{stem}.wav"), samples, RATE, subtype="PCM_16")
+        tracks.append(check_track(folder, "test"))
+    manifest = root / "manifest.json"
+    write_manifest(manifest, "musdb", root, {"train": [], "valid": [], "test": tracks})
+    return manifest
+
+
+def make_models(folder: Path, seed: int = 0) -> dict[str, list[Path] | Path]:
+    """umx-mr-0 at published size (Open-Unmix, hidden 512, 3 BLSTM layers) with random weights,
+    one per target, and its separator.json with the config's separation settings."""
+    import torch
+    import yaml
+
+    from umxmr.models.registry import build_model
+    from umxmr.separation.separate import separator_config
+    from umxmr.settings import PUBLISHED_DEFAULTS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    summaries, weights = [], []
+    for target in TARGETS:
+        settings = {**PUBLISHED_DEFAULTS, "target": target}
+        model = build_model(settings, RATE)
+        summaries.append(folder / f"{target}.json")
+        weights.append(folder / f"{target}.pth")
+        summaries[-1].write_text(json.dumps({"args": settings, "selected_seed": seed}))
+        torch.save(model.state_dict(), weights[-1])
+    separation = yaml.safe_load((ROOT / "config.yaml").read_text())["separation"]
+    separator = folder / "separator.json"
+    conf = separator_config(PUBLISHED_DEFAULTS, {**separation, "device": "cpu"}, TARGETS, RATE)
+    separator.write_text(json.dumps(conf))
+    return {"summaries": summaries, "weights": weights, "separator": separator}
+
+
+_JOBS = {
+    "separate": """
+        import torch
+        from umxmr.separation.separate import separate_track_files
+        torch.set_num_threads(a["threads"])
+        separate_track_files(track=a["track"], manifest=P(a["manifest"]), separator=P(a["separator"]),
+            summaries=[P(p) for p in a["summaries"]], weights=[P(p) for p in a["weights"]],
+            outputs=[P(p) for p in a["outputs"]], provenance_out=P(a["provenance"]), run={})
+    """,
+    "oracle_estimates": """
+        import torch
+        from umxmr.oracle.estimates import phase_mix_track_files
+        torch.set_num_threads(a["threads"])
+        phase_mix_track_files(track=a["track"], manifest=P(a["manifest"]), targets=a["targets"],
+            outputs=[P(p) for p in a["outputs"]], provenance_out=P(a["provenance"]), run={})
+    """,
+    "evaluate": """
+        from threadpoolctl import threadpool_limits
+        from umxmr.data.layout import load_manifest
+        from umxmr.evaluation.evaluate import evaluate_track_dirs
+        threadpool_limits(1)
+        info = {t.name: t for t in load_manifest(P(a["manifest"]))["test"]}[a["track"]]
+        evaluate_track_dirs(reference_dir=P(info.folder), estimate_dir=P(a["estimates"]),
+            targets=a["targets"], out_json=P(a["out"]), track_name=a["track"],
+            reference_files=info.files, workers=a["threads"], provenance={})
+    """,
+}
+
+
+def run_job(rule: str, args: dict, workdir: Path) -> float:
+    """Run one job of `rule` (a key of _JOBS) with `args` in a new Python process; its kernel peak
+    memory in MB (1e6 bytes): the process's own ru_maxrss plus its children's largest."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    children = workdir / f"{rule}.children_maxrss"
+    code = "\n".join([
+        "import atexit, json, resource, sys",
+        "from pathlib import Path as P",
+        f"a = json.loads({json.dumps(json.dumps(args))})",
+        f"atexit.register(lambda: P({str(children)!r}).write_text("
+        "str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)))",
+        textwrap.dedent(_JOBS[rule]),
+    ])
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(args["threads"])}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{rule} failed:\n{stderr[-3000:]}")
+    own_kb = usage.ru_maxrss
+    child_kb = int(children.read_text()) if children.exists() else 0
+    return (own_kb + child_kb) * 1024 / 1e6
+
+
+def job_args(rule: str, track: str, manifest: Path, models: dict, out: Path, threads: int) -> dict:
+    """The arguments the rule's workflow script passes, with outputs under `out`/<rule>/<track>."""
+    folder = out / rule / track
+    estimates = out / ("oracle_estimates" if rule == "evaluate" else rule) / track
+    base = {"track": track, "manifest": str(manifest), "threads": threads, "targets": TARGETS}
+    if rule == "separate":
+        return base | {
+            "separator": str(models["separator"]),
+            "summaries": [str(p) for p in models["summaries"]],
+            "weights": [str(p) for p in models["weights"]],
+            "outputs": [str(folder / f"{t}.wav") for t in TARGETS],
+            "provenance": str(folder / "provenance.json"),
+        }
+    if rule == "oracle_estimates":
+        return base | {"outputs": [str(folder / f"{t}.wav") for t in TARGETS], "provenance": str(folder / "provenance.json")}
+    return base | {"estimates": str(estimates), "out": str(folder / "museval.json")}

@@ -1,0 +1,164 @@
+"""Memory and run time each rule's jobs need: THE place to update when a rule's memory changes.
+
+Snakemake reads these through the resource functions of rules/common.smk (`mem_mb`, and
+`runtime` for SLURM). Memory is in MB of 10**6 bytes, as Snakemake's `mem_mb`; time in minutes.
+
+Where memory is flat (it depends on no track's length), a rule needs a fixed number. The three
+per-track rules grow with the track: separate and oracle_estimates linearly in its duration;
+evaluate (BSSEval v4) with the FFT length museval pads the track to, the next power of two of
+samples + 511, and with the samples. Each figure is the kernel's peak resident memory
+(`getrusage` ru_maxrss of the job and its children) measured by tests/test_resources.py and
+bench/full_length.py, with a margin (`MARGIN`, `MARGIN_MB`); a retry (Snakemake's `attempt`)
+asks `RETRY_GROWTH` more per attempt. tests/test_resources.py checks
+measured <= declared <= 1.5 x measured + 500 MB for each.
+
+No torch, numpy or Snakemake here: rules/common.smk imports it at parse time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+RATE = 44100
+MARGIN = 1.15  # declared = measured model x MARGIN + MARGIN_MB
+MARGIN_MB = 200
+RETRY_GROWTH = 0.5  # a retry asks 50 % more per attempt: attempt 2 -> x1.5, attempt 3 -> x2
+BSSEVAL_FILTER = 512  # museval's filters_len: the FFT covers samples + 511
+
+
+@dataclass(frozen=True)
+class TrackMemory:
+    """Peak memory of one job on a track: `base_mb` + `mb_per_second` x duration
+    + `mb_per_fft_mega` x (FFT length / 2**20) where the FFT is BSSEval's."""
+
+    base_mb: float
+    mb_per_second: float = 0.0
+    mb_per_fft_mega: float = 0.0
+
+    def measured_mb(self, seconds: float) -> float:
+        samples = int(round(seconds * RATE))
+        fft = 2 ** math.ceil(math.log2(samples + BSSEVAL_FILTER - 1)) if self.mb_per_fft_mega else 0
+        return self.base_mb + self.mb_per_second * seconds + self.mb_per_fft_mega * fft / 2**20
+
+
+@dataclass(frozen=True)
+class TrackTime:
+    """Run time of one job on a track: `base_min` + `min_per_minute` x duration (minutes)."""
+
+    base_min: float
+    min_per_minute: float
+
+
+# Measured 2026-11-30 on a 2-core CPU shared with other jobs (umx-mr-0 at published size,
+# random weights; 4 targets; the rules' threads): tests/test_resources.py. separate and
+# oracle_estimates block by block (branch i14a, commit 04778bc: its bench/README's figures,
+# the same measure: 979 MB at 60 s, 1144 MB at 240 s; oracle 863 MB at 60 s, 903 MB at 240 s).
+TRACK_MEMORY: dict[str, TrackMemory] = {
+    "separate": TrackMemory(base_mb=923, mb_per_second=0.94),
+    "oracle_estimates": TrackMemory(base_mb=850, mb_per_second=0.22),
+    # 2 workers, their pages shared with the parent counted twice (see tests/peak_memory.py):
+    # 1266 MB at 10 s (FFT 2**19), 4129 MB at 60 s and 4974 MB at 90 s (both FFT 2**22): these
+    # alone give 415 MB per 2**20 FFT points; 566 also covers issue 14's 16.6 GB at 240 s
+    # (FFT 2**24, workers=1), which the short tracks' fit would miss by 2.4 GB
+    "evaluate": TrackMemory(base_mb=777, mb_per_second=28.2, mb_per_fft_mega=566),
+}
+
+# Minutes; generous: a job killed at its limit is retried with `attempt` times the time.
+TRACK_TIME: dict[str, TrackTime] = {
+    "separate": TrackTime(base_min=10, min_per_minute=3),
+    "oracle_estimates": TrackTime(base_min=10, min_per_minute=1),
+    "evaluate": TrackTime(base_min=10, min_per_minute=5),
+}
+
+# Rules that hold one whole track of a split at a time: memory grows with the split's longest
+# track (split, TrackMemory). dataset_statistics: the STFT of a training mixture; train: the
+# full-track validation at batch 1 (published size); oracle_search: a validation track's STFTs.
+SPLIT_MEMORY: dict[str, tuple[str, TrackMemory]] = {
+    # 626 MB at 5 s, 636 MB at 60 s (one track)
+    "dataset_statistics": ("train", TrackMemory(base_mb=625, mb_per_second=0.2)),
+    # published size, batch 16 x 6 s, 2 threads: 1611 MB with a 5 s validation track
+    # (tests/peak_memory.py's way), 1721 MB with a 60 s one (bench/full_length.py)
+    "train": ("valid", TrackMemory(base_mb=1600, mb_per_second=2.0)),
+    # 2 processes, windows 256 to 32768: 756 MB at 5 s, 999 MB at 60 s
+    "oracle_search": ("valid", TrackMemory(base_mb=734, mb_per_second=4.4)),
+}
+
+# demo_dataset renders each demo track whole: memory grows with demo.duration (config).
+# 139 MB at 3 s (tiny run), 694 MB at 60 s (bench/full_length.py)
+DEMO_MEMORY = TrackMemory(base_mb=110, mb_per_second=9.75)
+
+# Rules whose memory depends on no track's length: peak MB measured on the demo (tiny sizes);
+# train at published size (bench/full_length.py). Declared with the same margin.
+# (dataset_manifest reads each stem block by block: flat in the track length.)
+FIXED_MEMORY: dict[str, float] = {
+    "demo_periphery_raw": 140,
+    "periphery_convert": 140,
+    "dataset_manifest": 140,
+    "oracle_best": 155,
+    "oracle_plot": 201,
+    "select_seed": 142,
+    "separator_config": 304,
+    "aggregate": 142,
+    "compare": 150,
+    "boxplot": 203,
+    "metric_boxplot": 205,
+    "training_curves": 182,
+    "seed_spread": 186,
+    "config_page": 139,
+    "variant_training_curves": 198,
+}
+
+
+def declared_mb(measured: float, attempt: int = 1) -> int:
+    """What a rule declares for a job whose measured peak is `measured` MB, on try `attempt`."""
+    return int(math.ceil((measured * MARGIN + MARGIN_MB) * (1 + RETRY_GROWTH * (attempt - 1))))
+
+
+def test_track_seconds(manifest: Path) -> dict[str, float]:
+    """Test track name -> duration in seconds, from a manifest written by umxmr.data.layout."""
+    data = json.loads(Path(manifest).read_text())
+    return {entry["name"]: entry["frames"] / entry["rate"] for entry in data["splits"]["test"]}
+
+
+def track_seconds(manifest: Path, track: str) -> float:
+    """Duration in seconds of test track `track` of a manifest."""
+    seconds = test_track_seconds(manifest)
+    if track not in seconds:
+        raise KeyError(f"track {track!r} is not a test track of {manifest}; rebuild the manifest")
+    return seconds[track]
+
+
+def split_seconds(manifest: Path, split: str) -> float:
+    """The longest track of `split` in a manifest, in seconds (0 for an empty split)."""
+    data = json.loads(Path(manifest).read_text())
+    return max((entry["frames"] / entry["rate"] for entry in data["splits"][split]), default=0.0)
+
+
+def split_mem_mb(rule: str, manifest: Path, attempt: int = 1) -> int:
+    """mem_mb of a job of `rule` (a key of SPLIT_MEMORY) on the dataset of `manifest`."""
+    split, memory = SPLIT_MEMORY[rule]
+    return declared_mb(memory.measured_mb(split_seconds(manifest, split)), attempt)
+
+
+def demo_mem_mb(seconds: float, attempt: int = 1) -> int:
+    """mem_mb of demo_dataset for demo tracks of `seconds` (demo.duration)."""
+    return declared_mb(DEMO_MEMORY.measured_mb(seconds), attempt)
+
+
+def track_mem_mb(rule: str, seconds: float, attempt: int = 1) -> int:
+    """mem_mb of a job of per-track `rule` on a track of `seconds`."""
+    return declared_mb(TRACK_MEMORY[rule].measured_mb(seconds), attempt)
+
+
+def track_runtime(rule: str, seconds: float, attempt: int = 1) -> int:
+    """runtime (minutes) of a job of per-track `rule` on a track of `seconds`."""
+    time = TRACK_TIME[rule]
+    return int(math.ceil((time.base_min + time.min_per_minute * seconds / 60) * attempt))
+
+
+def fixed_mem_mb(rule: str, attempt: int = 1) -> int:
+    """mem_mb of a job of flat-memory `rule`."""
+    return declared_mb(FIXED_MEMORY[rule], attempt)
