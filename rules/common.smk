@@ -190,6 +190,7 @@ def get_final_output():
         "results/report/config.html",
         "results/oracle/best.json",
         "results/oracle/sdr_vs_window.pdf",
+        "results/oracle/notes_comparison.md",
         *expand("results/{variant}/training_curves.pdf", variant=trained_variants()),
         *extra,
     ]

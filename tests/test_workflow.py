@@ -15,6 +15,7 @@ import pytest
 import soundfile as sf
 import yaml
 
+from test_summary_table import assert_every_published_row_is_sourced
 from workflow_helpers import ROOT, SNAKEMAKE, snakemake, workdir_with_config
 
 TARGETS = ["vocals", "drums", "bass", "other"]
@@ -153,7 +154,7 @@ def test_museval_scores_summary_and_plot(finished_run):
     assert set(summary["commit"]) == {record["commit"]} and set(summary["museval"]) == {record["versions"]["museval"]}
     summary["score"] = summary["score"].astype(float)
     sdr = summary[summary.metric == "SDR"].pivot(index="target", columns="variant", values="score")
-    assert (sdr["oracle (phase-mix 4096)"] > sdr["umx-mr-0"]).all()  # the upper reference
+    assert (sdr["oracle (phase-mix 4096)"] > sdr["umx-mr-0"]).all()  # the phase-mix oracle, far above a 2-epoch model
     for name in ["boxplot.pdf", *(f"boxplot_{m}.pdf" for m in ("SDR", "SIR", "SAR", "ISR"))]:
         pdf = (finished_run / "results" / name).read_bytes()
         assert pdf.startswith(b"%PDF") and b"/Type /Page" in pdf
@@ -167,8 +168,8 @@ def test_comparison_and_summary_tables(finished_run):
     assert (comparison["n_tracks"] == 2).all() and comparison["wilcoxon_p"].isna().all()
     assert comparison["note"].str.contains("too few").all()
     summary_md = (finished_run / "results/summary.md").read_text()
-    assert "| oracle (phase-mix 4096) (upper reference) |" in summary_md
-    assert "| X-UMX | 6.79 | 6.46 | 5.35 | 4.55 | 50 | published, not re-run here |" in summary_md
+    assert "| oracle (phase-mix 4096) (phase-mix oracle) |" in summary_md
+    assert_every_published_row_is_sourced(summary_md, (finished_run / "results/report/summary.html").read_text())
     provenance = summary_md[summary_md.index("## Provenance") :].splitlines()
     row = next(line for line in provenance if line.startswith("| umx-mr-0 |")).split(" | ")
     assert row[3:7] == ["cpu", "42", "1", "False"]  # device, seed, niter, residual
@@ -185,6 +186,8 @@ def test_oracle_search_files_and_their_provenance(finished_run):
     assert record["seed"] == [42] and record["device"] == "cpu" and len(record["config_hash"]) == 12
     assert record["versions"]["numpy"] != "absent"
     assert (finished_run / "results/oracle/sdr_vs_window.pdf").read_bytes().startswith(b"%PDF")
+    notes = (finished_run / "results/oracle/notes_comparison.md").read_text()
+    assert "| notes: MUSDB18-HQ, 14 validation tracks |" in notes and f"@ {best['single']['window']} |" in notes
 
 
 @pytest.mark.workflow
@@ -194,5 +197,5 @@ def test_report_builds_with_plots_tables_curves_and_config(finished_run):
     report = (finished_run / "results/report.html").read_text()
     for name in ("boxplot_SDR.svg", "boxplot_ISR.svg", "summary.html", "scores.csv", "training_curves.svg", "seed_spread.svg", "config.html"):
         assert name in report
-    for caption in ("upper reference", "Wilcoxon", "Training (dashed)", "ringed", "resolved", "phase-mix oracle"):
+    for caption in ("not a bound", "Wilcoxon", "Training (dashed)", "ringed", "resolved", "phase-mix oracle"):
         assert caption in report

@@ -28,7 +28,7 @@ def _variant_order(column: pd.Series) -> list[str]:
 
 
 def _palette(variants: list[str]) -> dict[str, tuple]:
-    """colorblind colours for the variants; the oracle (upper reference) in light grey."""
+    """colorblind colours for the variants; the phase-mix oracle in light grey."""
     import seaborn as sns
 
     models = [v for v in variants if not v.startswith("oracle")]
@@ -131,7 +131,7 @@ def sdr_boxplot(scores: pd.DataFrame, out_pdf: Path, metric: str = "SDR") -> Non
     ``scores`` is the long frame of :func:`umxmr.evaluation.aggregate.load_track_scores`
     (columns variant, target, track, metric, score); NaN scores are left out and
     the number of tracks per box is printed under each target. A variant whose name
-    starts with "oracle" (the upper reference) is drawn in grey. Targets are in
+    starts with "oracle" (the phase-mix oracle) is drawn in grey. Targets are in
     the order vocals, drums, bass, other, then the rest alphabetically; variants
     in categorical order (or order of first appearance). Writes a one-page PDF (or SVG,
     PNG: by the suffix) atomically.
@@ -226,17 +226,21 @@ def seed_spread(summaries: dict[str, dict[str, dict]], out: Path) -> None:
     """Best validation loss of every seed, one panel per target, the selected seed ringed.
 
     How much a variant's result owes to its seed (the published umxhq weights were the best
-    of 4 seeds per target). ``summaries``: variant -> target -> the selected model's JSON
+    of 4 seeds per target: open-unmix-pytorch docs/training.md). ``summaries``: variant -> target -> the selected model's JSON
     (``seed_best_losses``, ``selected_seed``)."""
     with _plot_style():
         _save(_draw_seed_spread(summaries), out)
 
 
-def oracle_sdr_plot(searches: dict[str, pd.DataFrame], best: dict, out_pdf: Path) -> None:
+def oracle_sdr_plot(
+    searches: dict[str, pd.DataFrame], best: dict, out_pdf: Path, notes: dict[str, dict[str, tuple[int, float]]] | None = None
+) -> None:
     """Phase-mix oracle SDR against STFT window, one panel per target and one for the total.
 
     Points: every evaluated window of every search (colour = search). Marked: the chosen
     per-target window (star), the single best window (dashed) and the controls (dotted).
+    ``notes`` (e.g. :data:`umxmr.report.published.NOTES_ORACLE`: row → {panel: (window, SDR)})
+    are drawn as hollow black diamonds, labelled as the notes' MUSDB18-HQ validation figures.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -254,6 +258,10 @@ def oracle_sdr_plot(searches: dict[str, pd.DataFrame], best: dict, out_pdf: Path
             for kind, style in (("single", "tab:gray"), ("per_target", "tab:red")):
                 window = best["controls"][kind]["window"]
                 ax.axvline(window, color=style, linestyle=":", linewidth=1.2, label=f"control {kind} {window}")
+            points = [values[panel] for values in (notes or {}).values() if panel in values]
+            if points:
+                ax.plot([w for w, _ in points], [v for _, v in points], marker="D", markersize=5, markerfacecolor="none",
+                        markeredgecolor="black", linestyle="none", label="notes (MUSDB18-HQ, 14 valid tracks)")
             if panel in best["per_target"]:
                 chosen = best["per_target"][panel]
                 ax.plot(chosen["window"], chosen["sdr"], marker="*", markersize=11, color="gold", markeredgecolor="black",
