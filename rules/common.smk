@@ -13,6 +13,7 @@ from umxmr.settings import (
     ORACLE_LABEL,
     ORACLE_VARIANT,
     models_variant,
+    pretrained_variants,
     resolve_variant,
     seed_settings,
     target_settings,
@@ -143,6 +144,20 @@ def trained_variants_pattern():
     return "|".join(map(re.escape, config["variants"]))
 
 
+PRETRAINED = pretrained_variants(config)
+
+
+def pattern_of(names):
+    """A wildcard constraint matching exactly `names` (nothing when empty)."""
+    return "|".join(map(re.escape, names)) or "(?!)"
+
+
+def get_pretrained(wildcards):
+    """The published model of a `pretrained` variant and its optional offline weights folder."""
+    row = config["variants"][wildcards.variant]
+    return {"pretrained": row["pretrained"], "weights": row.get("weights", "")}
+
+
 def get_separation(wildcards):
     return variant_separation(config, wildcards.variant)
 
@@ -161,8 +176,10 @@ def get_score_labels():
 
 
 def trained_variants():
-    """The variants whose models the evaluated variants use, each once."""
-    return list(dict.fromkeys(models_variant(config, v) for v in EVAL_VARIANTS))
+    """The variants whose models the evaluated variants train, each once (published models,
+    `pretrained`, have no training to plot)."""
+    used = dict.fromkeys(models_variant(config, v) for v in EVAL_VARIANTS)
+    return [v for v in used if v not in PRETRAINED]
 
 
 def get_training_summaries(wildcards):

@@ -37,9 +37,30 @@ rule select_seed:
         json="results/{variant}/{target}.json",
     log:
         "logs/train/{variant}/{target}.select_seed.log",
+    wildcard_constraints:
+        variant=pattern_of([v for v in config["variants"] if v not in PRETRAINED]),
     conda:
         "../envs/torch.yaml"
     params:
         seeds=lambda wildcards: variant_seeds(variant_settings(wildcards.variant)),
     script:
         "../workflow_scripts/select_seed.py"
+
+
+# A published Open-Unmix model (variants.<name>.pretrained: umxhq, umx or umxl) read strictly
+# into our model from torch hub's cache (downloaded once) or the row's offline `weights` folder.
+rule pretrained_model:
+    output:
+        pth="results/{variant}/{target}.pth",
+        json="results/{variant}/{target}.json",
+    log:
+        "logs/train/{variant}/{target}.pretrained.log",
+    wildcard_constraints:
+        variant=pattern_of(PRETRAINED),
+    conda:
+        "../envs/torch.yaml"
+    params:
+        pretrained=lambda wildcards: get_pretrained(wildcards)["pretrained"],
+        weights=lambda wildcards: get_pretrained(wildcards)["weights"],
+    script:
+        "../workflow_scripts/pretrained_model.py"

@@ -137,6 +137,12 @@ def models_variant(config: Mapping[str, Any], name: str) -> str:
     return source
 
 
+def pretrained_variants(config: Mapping[str, Any]) -> list[str]:
+    """Variants that are published Open-Unmix models (`pretrained: umxhq | umx | umxl`): their
+    models are read from the published weights (umxmr.models.pretrained), never trained."""
+    return [name for name, row in config["variants"].items() if row.get("pretrained")]
+
+
 def variant_separation(config: Mapping[str, Any], name: str) -> dict[str, Any]:
     """`separation` of config.yaml overlaid by the variant's own `separation` rows (bases first)."""
     merged = dict(config["separation"])
