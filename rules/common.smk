@@ -12,6 +12,7 @@ from umxmr.resolutions import stft_resolutions
 from umxmr.settings import (
     ORACLE_LABEL,
     ORACLE_VARIANT,
+    evaluation_variants,
     models_variant,
     pretrained_variants,
     resolve_variant,
@@ -47,7 +48,7 @@ def get_test_tracks():
 
 TEST_TRACKS = get_test_tracks()
 METRICS = ["SDR", "SIR", "SAR", "ISR"]
-EVAL_VARIANTS = config["evaluation"]["variants"]
+EVAL_VARIANTS = evaluation_variants(config)
 BASELINE = EVAL_VARIANTS[0]
 
 

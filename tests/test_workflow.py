@@ -16,6 +16,7 @@ import soundfile as sf
 import yaml
 
 from test_summary_table import assert_every_published_row_is_sourced
+from umxmr.settings import evaluation_variants
 from workflow_helpers import ROOT, SNAKEMAKE, snakemake, workdir_with_config
 
 TARGETS = ["vocals", "drums", "bass", "other"]
@@ -48,7 +49,7 @@ def test_dry_run_of_the_full_demo_dag(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     n_test = config["demo"]["tracks"]["test"]
     counts = job_counts(result.stdout)
-    variants = config["evaluation"]["variants"]
+    variants = evaluation_variants(config)
     # separation-only variants (models_from) reuse another variant's models
     trained = {config["variants"][v].get("models_from", v) for v in variants}
     assert counts["train"] == counts["select_seed"] == len(config["targets"]) * len(trained)
@@ -64,7 +65,7 @@ def test_full_dag_has_oracle_comparison_and_report_pages(tmp_path):
     n_test = config["demo"]["tracks"]["test"]
     counts = job_counts(result.stdout)
     assert counts["oracle_estimates"] == n_test
-    assert counts["evaluate"] == n_test * (len(config["evaluation"]["variants"]) + 1)
+    assert counts["evaluate"] == n_test * (len(evaluation_variants(config)) + 1)
     assert counts["metric_boxplot"] == 4
     assert counts["compare"] == counts["training_curves"] == counts["config_page"] == 1
 

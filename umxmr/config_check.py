@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from umxmr.settings import resolve_variant
+from umxmr.settings import evaluation_variants, resolve_variant
 
 
 class ConfigError(ValueError):
@@ -47,10 +47,12 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
     errors = [_message(e) for e in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))]
     if errors:
         return errors
-    for name in config["evaluation"]["variants"]:
+    given = "variants" in config["evaluation"]
+    for name in evaluation_variants(config):
         if name not in config["variants"]:
             errors.append(
                 f"evaluation.variants: {name!r} is not a variant; defined variants: {', '.join(config['variants'])}"
+                + ("" if given else " (evaluation.variants is left out, so the default list applies; set it to the variants to compare)")
             )
     dataset = config["dataset"]
     if dataset["kind"] == "trackfolder" and "stems" not in dataset:

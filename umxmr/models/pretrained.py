@@ -10,8 +10,8 @@ the sha256 prefix in the file name), or from a folder of the same files (`weight
 clusters without internet). openunmix itself loads with `strict=False`; here every key and
 shape must match, so a wrong file or layout fails with the names of the keys that differ.
 
-Licences (the Zenodo records): umxhq and umx are MIT-licensed like open-unmix; umxl's weights
-are CC BY-NC-SA 4.0 (non-commercial). All three were trained on MUSDB18's (or MUSDB18-HQ's)
+Licences: umxl's weights are CC BY-NC-SA 4.0 (non-commercial, share-alike; Zenodo record
+5069601); for umxhq and umx see their Zenodo records (3370489, 3370486). All three were trained on MUSDB18's (or MUSDB18-HQ's)
 training set (umxl on a larger private set), so their scores mean something only on MUSDB's
 test set.
 """
@@ -47,7 +47,7 @@ PUBLISHED_MODELS: dict[str, dict[str, Any]] = {
         },
         "hidden_size": 512,
         "trained_on": "MUSDB18-HQ train",
-        "license": "MIT",
+        "license": "see Zenodo record 3370489",
     },
     "umx": {
         "urls": {
@@ -58,7 +58,7 @@ PUBLISHED_MODELS: dict[str, dict[str, Any]] = {
         },
         "hidden_size": 512,
         "trained_on": "MUSDB18 train (compressed)",
-        "license": "MIT",
+        "license": "see Zenodo record 3370486",
     },
     "umxl": {
         "urls": {

@@ -253,6 +253,19 @@ def separate_track_files(
     device = pick_device(conf.get("device", "auto"))
     tracks = {t.name: t for t in load_manifest(manifest)["test"]}
     mixture = read_audio(tracks[track].path("mixture"))
+    estimates, wiener = separate_with_model_files(mixture, conf, summaries, weights, device)
+    for target, path in zip(conf["targets"], outputs):
+        write_audio(path, estimates[target], int(conf["sample_rate"]))
+    models = {target: json.loads(Path(summary).read_text()) for target, summary in zip(conf["targets"], summaries)}
+    write_separation_provenance(provenance_out, run, str(device), wiener, models)
+
+
+def separate_with_model_files(
+    mixture: np.ndarray, conf: Mapping[str, Any], summaries: Sequence[Path], weights: Sequence[Path], device: torch.device
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Estimates `{target: (nb_timesteps, nb_channels)}` of a `(nb_timesteps, nb_channels)` mixture
+    at `conf["sample_rate"]` with the models of a separator.json (`conf`), and the Wiener/EM
+    settings applied. `summaries`/`weights`: the model JSONs and state dicts in `conf["targets"]` order."""
     models = {
         target: load_target_model(summary, weight, conf["sample_rate"], device)
         for target, summary, weight in zip(conf["targets"], summaries, weights)
@@ -282,7 +295,4 @@ def separate_track_files(
             frontends=frontends,
             **wiener,
         )
-    for target, path in zip(conf["targets"], outputs):
-        write_audio(path, estimates[target], int(conf["sample_rate"]))
-    models = {target: json.loads(Path(summary).read_text()) for target, summary in zip(conf["targets"], summaries)}
-    write_separation_provenance(provenance_out, run, str(device), wiener, models)
+    return estimates, wiener
