@@ -29,7 +29,7 @@ def test_summary_rows_published_and_comparison():
     assert header == "| variant | vocals | drums | bass | other | tracks | source |"
     n_published = len(PUBLISHED_ROWS)
     body = lines[lines.index(header) + 2 : lines.index(header) + 5 + n_published]
-    assert body[0] == f"| {ORACLE} (phase-mix oracle) | 10.00 | 10.00 | 10.00 | 10.00 | 3 | this run |"
+    assert body[0] == f"| {ORACLE} | 10.00 | 10.00 | 10.00 | 10.00 | 3 | this run |"
     assert body[1] == "| umx-mr-0 | 5.00 | 5.00 | 5.00 | 5.00 | 3 | this run |"
     assert all(row.startswith("| ") and row.split(" | ")[-1].startswith("published, not re-run here") for row in body[3:])
     assert "not comparable with results on the generated demo data" in text and "not a bound" in text

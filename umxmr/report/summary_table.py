@@ -61,9 +61,8 @@ def summary_sections(
     )
     for variant in ordered:
         part = sdr[sdr["variant"] == variant].set_index("target")
-        label = f"{variant} (phase-mix oracle)" if variant == oracle else variant
         n = sorted(set(part["n_tracks"].astype(int)))
-        scores.rows.append([label, *(_db(part["score"].get(t, float("nan"))) for t in targets),
+        scores.rows.append([variant, *(_db(part["score"].get(t, float("nan"))) for t in targets),
                             " / ".join(map(str, n)), "this run"])
     for row in PUBLISHED_ROWS:
         scores.rows.append([row.name, *(_db(row.sdr.get(t, float("nan"))) for t in targets), "50", published_source(row)])
