@@ -111,3 +111,13 @@ def test_published_variant_runs_to_the_boxplot_offline(tmp_path):
     sdr = scores[(scores.variant == "umxhq") & (scores.metric == "SDR")]
     assert len(sdr) == 4 * 2 and np.isfinite(sdr["score"]).any()
     assert "| umxhq |" in (workdir / "results/summary.md").read_text()
+
+
+def test_config_page_shows_a_published_variant_as_published(repo_root):
+    from umxmr.report.config_page import config_html
+
+    config = yaml.safe_load((repo_root / "config.yaml").read_text())
+    config["variants"]["umxl"] = {"description": "published", "pretrained": "umxl", "weights": "/offline/umxl"}
+    page = config_html(config, ["umx-mr-0", "umxl"])
+    assert "variant umxl: published Open-Unmix model umxl" in page and "/offline/umxl" in page
+    assert "variant umx-mr-0: resolved settings" in page

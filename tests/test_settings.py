@@ -105,6 +105,11 @@ def test_published_defaults_validate(schema, config):
          "periphery.mapping.guitar: 'guitars' is not allowed; allowed values: drums, bass, other, vocals"),
         (lambda c: c["variants"]["umx-mr-6"]["train"].update(extra_datasets=["medleydb"]),
          "variants.umx-mr-6.train.extra_datasets.0: 'medleydb' is not allowed; allowed values: periphery"),
+        (lambda c: c["variants"].update(hq={"pretrained": "umxxl"}),
+         "variants.hq.pretrained: 'umxxl' is not allowed; allowed values: umxhq, umx, umxl"),
+        (lambda c: c["variants"]["umx-mr-0"].update(weights="/w"), "variants.umx-mr-0.weights: only used with `pretrained`"),
+        (lambda c: c["variants"].update(hq={"pretrained": "umxhq", "model": {"hidden_size": 8}}),
+         "variants.hq: a published model (pretrained: umxhq) takes its settings from its weights; remove model"),
     ],
 )
 def test_config_errors_name_key_and_allowed_values(config, schema, edit, expected):

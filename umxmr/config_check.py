@@ -61,6 +61,16 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
         for key in ("stems", "valid_tracks"):
             if key in dataset:
                 errors.append(f"dataset.{key}: only used by kind trackfolder; remove it")
+    for name, row in config["variants"].items():
+        if "weights" in row and not row.get("pretrained"):
+            errors.append(f"variants.{name}.weights: only used with `pretrained` (umxhq, umx, umxl); remove it or add pretrained")
+        if row.get("pretrained"):
+            ignored = [key for key in ("base", "stft", "model", "train", "models_from") if key in row]
+            if ignored:
+                errors.append(
+                    f"variants.{name}: a published model (pretrained: {row['pretrained']}) takes its settings from its "
+                    f"weights; remove {', '.join(ignored)}"
+                )
     for name in config["variants"]:
         try:
             settings = resolve_variant(config, name)
