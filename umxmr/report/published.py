@@ -44,7 +44,7 @@ PUBLISHED_ROWS: tuple[PublishedRow, ...] = (
         {"vocals": 6.16, "drums": 5.78, "bass": 5.03, "other": 4.22},
         trained_on="MUSDB18-HQ",
         evaluated_on="MUSDB18-HQ",
-        source="sevagh/xumx_slicq_extra, mss_evaluation/eval-20220408/evaluation_results.txt",
+        source="sevagh/xumx_slicq_extra, mss_evaluation/eval-20220408/evaluation_results.txt ('umx, v1.0.0')",
     ),
     PublishedRow(
         "UMX-HQ (umxhq)",
@@ -58,7 +58,7 @@ PUBLISHED_ROWS: tuple[PublishedRow, ...] = (
         {"vocals": 6.79, "drums": 6.46, "bass": 5.35, "other": 4.55},
         trained_on="MUSDB18",
         evaluated_on="MUSDB18-HQ",
-        source="sevagh/xumx_slicq_extra, mss_evaluation/eval-20220408/ (evaluation JSONs)",
+        source="sevagh/xumx_slicq_extra, mss_evaluation/eval-20220408/evaluation_results.txt ('xumx')",
     ),
     PublishedRow(
         "X-UMX",
