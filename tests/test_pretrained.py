@@ -121,3 +121,16 @@ def test_config_page_shows_a_published_variant_as_published(repo_root):
     page = config_html(config, ["umx-mr-0", "umxl"])
     assert "variant umxl: published Open-Unmix model umxl" in page and "/offline/umxl" in page
     assert "variant umx-mr-0: resolved settings" in page
+
+
+def test_no_internet_and_no_cache_says_what_to_do(tmp_path, monkeypatch):
+    import urllib.error
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(PretrainedError, match=r"vocals-b62c91ce.pth is not in torch hub's cache .* set the variant's `weights`"):
+        load_published("umxhq", "vocals")

@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
+import logging
+import urllib.error
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,7 @@ from urllib.parse import urlparse
 import torch
 from torch import Tensor
 
+from umxmr.atomic import atomic_path, write_text
 from umxmr.data.audio import RATE
 from umxmr.models.openunmix import OpenUnmix, from_openunmix_state_dict
 from umxmr.models.registry import build_model
@@ -114,22 +118,33 @@ def published_state_dict(name: str, target: str, weights: Path | None = None) ->
             f"{PUBLISHED_MODELS[name]['urls'][target]} into that folder, or leave `weights` out to use torch hub's cache"
         )
     cache = Path(torch.hub.get_dir()) / "checkpoints"
-    state = torch.hub.load_state_dict_from_url(
-        PUBLISHED_MODELS[name]["urls"][target], model_dir=str(cache), map_location="cpu", check_hash=True, weights_only=True
-    )
+    url = PUBLISHED_MODELS[name]["urls"][target]
+    try:
+        state = torch.hub.load_state_dict_from_url(url, model_dir=str(cache), map_location="cpu", check_hash=True, weights_only=True)
+    except (urllib.error.URLError, OSError) as err:
+        raise PretrainedError(
+            f"pretrained {name}: {file_name} is not in torch hub's cache ({cache}) and cannot be downloaded from {url} "
+            f"({err}); without internet, copy the files into a folder and set the variant's `weights` to it"
+        ) from err
     return state, cache / file_name
 
 
 def published_settings(name: str, state: Mapping[str, Tensor]) -> dict[str, Any]:
     """Settings of our `OpenUnmix` equal to the published model: openunmix's published values,
-    the hidden size read off the weights and checked against the loader's."""
+    the hidden size read off the weights (a warning when it is not the loader's: not the
+    published file, e.g. a small planted model in the tests); every shape is then checked
+    strictly when the state dict is loaded."""
     _urls(name)
     settings = copy.deepcopy(PUBLISHED_DEFAULTS)
     settings["stft"].update(STFT)
-    # the loader's hidden size, unless the weights say otherwise (a small planted model in the
-    # tests); every shape is then checked strictly when the state dict is loaded
     fc1 = state.get("fc1.weight")
-    settings["model"]["hidden_size"] = int(fc1.shape[0]) if fc1 is not None else PUBLISHED_MODELS[name]["hidden_size"]
+    hidden = int(fc1.shape[0]) if fc1 is not None else PUBLISHED_MODELS[name]["hidden_size"]
+    if hidden != PUBLISHED_MODELS[name]["hidden_size"]:
+        logging.getLogger(__name__).warning(
+            "pretrained %s: hidden size %d in the weights, the published model has %d: these are not the published weights",
+            name, hidden, PUBLISHED_MODELS[name]["hidden_size"],
+        )
+    settings["model"]["hidden_size"] = hidden
     settings["model"].update(nb_layers=NB_LAYERS, unidirectional=False, bandwidth=BANDWIDTH, nb_channels=NB_CHANNELS)
     settings["train"]["epochs"] = 0
     return settings
@@ -172,10 +187,6 @@ def write_published(name: str, target: str, weights: Path | None, out_pth: Path,
     """`results/{variant}/{target}.pth/.json` of a published model, as a trained variant has them:
     our state dict (loaded strictly) and a JSON whose `args` rebuild the model, with where the
     weights came from (URL, file, sha256, licence) under `pretrained`. Written atomically."""
-    import json
-
-    from umxmr.atomic import atomic_path, write_text
-
     model, settings, path = load_published(name, target, weights)
     summary = {
         "args": settings,
