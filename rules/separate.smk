@@ -30,10 +30,15 @@ rule export_openunmix:
         separator="results/{variant}/openunmix/separator.json",
     log:
         "logs/separate/{variant}/export_openunmix.log",
+    benchmark:
+        "benchmarks/separate/{variant}/export_openunmix.tsv"
     wildcard_constraints:
         variant=trained_variants_pattern(),
     conda:
         "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
     params:
         targets=TARGETS,
     script:

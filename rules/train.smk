@@ -55,10 +55,15 @@ rule pretrained_model:
         json="results/{variant}/{target}.json",
     log:
         "logs/train/{variant}/{target}.pretrained.log",
+    benchmark:
+        "benchmarks/train/{variant}/{target}.pretrained.tsv"
     wildcard_constraints:
         variant=pattern_of(PRETRAINED),
     conda:
         "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
     params:
         pretrained=lambda wildcards: get_pretrained(wildcards)["pretrained"],
         weights=lambda wildcards: get_pretrained(wildcards)["weights"],

@@ -91,3 +91,11 @@ def test_exportable_variants_are_the_four_openunmix_layouts():
     trained = [v for v in config["variants"] if models_variant(config, v) == v and not config["variants"][v].get("pretrained")]
     exportable = {v for v in trained if export_refusal(resolve_variant(config, v)) is None}
     assert exportable == EXPORTABLE
+
+
+def test_export_is_a_workflow_target(tmp_path):
+    from workflow_helpers import snakemake, workdir_with_config
+
+    result = snakemake(workdir_with_config(tmp_path), "-n", "results/umx-mr-6/openunmix/separator.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rule export_openunmix:" in result.stdout + result.stderr and "wildcards: variant=umx-mr-6" in result.stdout + result.stderr
