@@ -11,7 +11,7 @@ import soundfile as sf
 import torch
 
 from test_export import TARGETS, small_settings, write_trained
-from test_pretrained import plant_hub_cache
+from test_pretrained import one_torch_thread, plant_hub_cache  # noqa: F401  (autouse fixture)
 from umxmr.separation.cli import main
 from umxmr.separation.separate import load_target_model, separate
 from workflow_helpers import ROOT

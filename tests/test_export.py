@@ -14,6 +14,7 @@ from umxmr.models.export import ExportError, export_openunmix, export_refusal
 from umxmr.models.registry import build_model
 from umxmr.separation.separate import load_target_model, separate, separator_config
 from umxmr.settings import PUBLISHED_DEFAULTS, deep_merge, models_variant, resolve_variant
+from test_pretrained import one_torch_thread  # noqa: F401  (autouse fixture)
 from workflow_helpers import ROOT
 
 TARGETS = ["vocals", "drums", "bass", "other"]

@@ -18,6 +18,16 @@ from workflow_helpers import ROOT, snakemake, workdir_with_config
 TARGETS = ["vocals", "drums", "bass", "other"]
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread, as the workflow's separate jobs (threads: 1): a small LSTM with two
+    threads on a loaded 2-core machine spends seconds spinning."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def openunmix_state(seed: int, hidden_size: int = 8) -> dict[str, torch.Tensor]:
     """A state dict of openunmix's own model with the published layout (STFT 4096, max_bin 1487,
     3 BLSTM layers) and a small hidden size, every tensor randomised so nothing matches by chance."""

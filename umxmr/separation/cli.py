@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
+import torch
 
 from umxmr.data.audio import RATE, write_audio
 from umxmr.device import pick_device
@@ -115,9 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="results/<variant> folder, or umxhq | umx | umxl")
     parser.add_argument("--weights", type=Path, help="with a published model: a folder holding its weight files (offline)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads on the CPU (default: torch's choice)")
     parser.add_argument("songs", nargs="+", type=Path, help="audio files (any length, rate; mono or stereo)")
     parser.add_argument("out", type=Path, help="output folder; each song goes to out/<song>/<target>.wav")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     try:
         for folder in separate_files(args.model, args.songs, args.out, args.weights, args.device):
             print(folder)
