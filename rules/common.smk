@@ -26,7 +26,9 @@ from umxmr.target_sets import target_set
 from umxmr.settings import (
     ORACLE_LABEL,
     ORACLE_VARIANT,
+    evaluation_variants,
     models_variant,
+    pretrained_variants,
     resolve_variant,
     seed_settings,
     target_settings,
@@ -57,7 +59,7 @@ def get_test_tracks():
 
 TEST_TRACKS = get_test_tracks()
 METRICS = ["SDR", "SIR", "SAR", "ISR"]
-EVAL_VARIANTS = config["evaluation"]["variants"]
+EVAL_VARIANTS = evaluation_variants(config)
 BASELINE = EVAL_VARIANTS[0]
 # report.listening: excerpts of these test tracks on the report's listening pages
 LISTENING = listening_settings(config)
@@ -175,6 +177,20 @@ def trained_variants_pattern():
     return "|".join(map(re.escape, config["variants"]))
 
 
+PRETRAINED = pretrained_variants(config)
+
+
+def pattern_of(names):
+    """A wildcard constraint matching exactly `names` (nothing when empty)."""
+    return "|".join(map(re.escape, names)) or "(?!)"
+
+
+def get_pretrained(wildcards):
+    """The published model of a `pretrained` variant and its optional offline weights folder."""
+    row = config["variants"][wildcards.variant]
+    return {"pretrained": row["pretrained"], "weights": row.get("weights", "")}
+
+
 def get_separation(wildcards):
     return variant_separation(config, wildcards.variant)
 
@@ -213,8 +229,10 @@ def get_score_labels():
 
 
 def trained_variants():
-    """The variants whose models the evaluated variants use, each once."""
-    return list(dict.fromkeys(models_variant(config, v) for v in EVAL_VARIANTS))
+    """The variants whose models the evaluated variants train, each once (published models,
+    `pretrained`, have no training to plot)."""
+    used = dict.fromkeys(models_variant(config, v) for v in EVAL_VARIANTS)
+    return [v for v in used if v not in PRETRAINED]
 
 
 def get_training_summaries(wildcards):
@@ -243,6 +261,7 @@ def get_final_output():
         "results/report/listening.html",
         "results/oracle/best.json",
         "results/oracle/sdr_vs_window.pdf",
+        "results/oracle/notes_comparison.md",
         *expand("results/{variant}/training_curves.pdf", variant=trained_variants()),
         *extra,
     ]

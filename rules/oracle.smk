@@ -46,13 +46,15 @@ checkpoint oracle_best:
         "../workflow_scripts/oracle_best.py"
 
 
-# SDR against window length per target, chosen and control windows marked.
+# SDR against window length per target, chosen and control windows marked, the notes' figures
+# beside them (plot and notes_comparison.md).
 rule oracle_plot:
     input:
         searches=get_oracle_searches(),
         best="results/oracle/best.json",
     output:
-        "results/oracle/sdr_vs_window.pdf",
+        plot="results/oracle/sdr_vs_window.pdf",
+        table="results/oracle/notes_comparison.md",
     log:
         "logs/oracle/sdr_vs_window.log",
     benchmark:
@@ -62,5 +64,7 @@ rule oracle_plot:
     resources:
         mem_mb=fixed_mem("oracle_plot"),
         runtime=fixed_time(10),
+    params:
+        dataset=KIND,
     script:
         "../workflow_scripts/oracle_plot.py"

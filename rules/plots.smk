@@ -1,4 +1,4 @@
-# SDR per target, one box per variant (the oracle in grey as the upper reference).
+# SDR per target, one box per variant (the phase-mix oracle in grey).
 rule boxplot:
     input:
         "results/scores.csv",

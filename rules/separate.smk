@@ -22,6 +22,36 @@ rule separator_config:
         "../workflow_scripts/separator_config.py"
 
 
+# A variant's models in openunmix's own format (openunmix.utils.load_separator, `umx --model`);
+# refused, with the reason, for layouts openunmix's fixed 3-layer BLSTM model cannot represent.
+rule export_openunmix:
+    input:
+        unpack(get_target_models),
+        separator="results/{variant}/separator.json",
+    output:
+        models=expand(
+            "results/{{variant}}/openunmix/{target}.{ext}",
+            target=TARGETS,
+            ext=["json", "pth"],
+        ),
+        separator="results/{variant}/openunmix/separator.json",
+    log:
+        "logs/separate/{variant}/export_openunmix.log",
+    benchmark:
+        "benchmarks/separate/{variant}/export_openunmix.tsv"
+    wildcard_constraints:
+        variant=trained_variants_pattern(),
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        targets=TARGETS,
+    script:
+        "../workflow_scripts/export_openunmix.py"
+
+
 # Separate one test track with every target model and norbert's Wiener filter.
 rule separate:
     input:

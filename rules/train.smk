@@ -41,6 +41,8 @@ rule select_seed:
         "benchmarks/train/{variant}/{target}.select_seed.tsv"
     group:
         "per_variant"
+    wildcard_constraints:
+        variant=pattern_of([v for v in config["variants"] if v not in PRETRAINED]),
     conda:
         "../envs/torch.yaml"
     resources:
@@ -50,3 +52,27 @@ rule select_seed:
         seeds=lambda wildcards: variant_seeds(variant_settings(wildcards.variant)),
     script:
         "../workflow_scripts/select_seed.py"
+
+
+# A published Open-Unmix model (variants.<name>.pretrained: umxhq, umx or umxl) read strictly
+# into our model from torch hub's cache (downloaded once) or the row's offline `weights` folder.
+rule pretrained_model:
+    output:
+        pth="results/{variant}/{target}.pth",
+        json="results/{variant}/{target}.json",
+    log:
+        "logs/train/{variant}/{target}.pretrained.log",
+    benchmark:
+        "benchmarks/train/{variant}/{target}.pretrained.tsv"
+    wildcard_constraints:
+        variant=pattern_of(PRETRAINED),
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        pretrained=lambda wildcards: get_pretrained(wildcards)["pretrained"],
+        weights=lambda wildcards: get_pretrained(wildcards)["weights"],
+    script:
+        "../workflow_scripts/pretrained_model.py"

@@ -146,3 +146,25 @@ def test_seed_spread_draws_every_seed_and_rings_the_selected_one(tmp_path):
     with pytest.raises(ValueError, match="no trained models"):
         seed_spread({}, tmp_path / "none.svg")
     assert not (tmp_path / "none.svg").exists()
+
+
+def test_training_curves_of_different_domains_are_relative_to_their_first_epoch(tmp_path):
+    from umxmr.report.plots import training_curves
+
+    def summary(n_fft, train, valid):
+        return {"args": {"stft": {"n_fft": n_fft, "hop": n_fft // 4}, "model": {"architecture": "openunmix"}},
+                "train_loss_history": train, "valid_loss_history": valid}
+
+    same = {"a": {"vocals": summary(4096, [4.0, 2.0], [5.0, 2.5])}, "b": {"vocals": summary(4096, [3.0, 1.5], [3.0, 1.0])}}
+    out = tmp_path / "same.svg"
+    training_curves(same, out)
+    assert "MSE loss" in out.read_text() and "domains differ" not in out.read_text()
+    mixed = {"a": same["a"], "c": {"vocals": summary(8192, [8.0, 6.0], [10.0, 5.0])}}
+    out = tmp_path / "mixed.svg"
+    training_curves(mixed, out)
+    text = out.read_text()
+    assert "domains differ" in text and "c (valid, STFT 8192/2048)" in text and "a (train, STFT 4096/1024)" in text
+    from umxmr.report.plots import _draw_training_curves
+
+    lines = _draw_training_curves(mixed).axes[0].get_lines()
+    assert sorted(tuple(line.get_ydata()) for line in lines) == [(1.0, 0.5), (1.0, 0.5), (1.0, 0.5), (1.0, 0.75)]

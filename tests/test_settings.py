@@ -109,6 +109,11 @@ def test_published_defaults_validate(schema, config):
          "variants.umx-mr-0.train.precision: 'fp8' is not allowed; allowed values: fp32, bf16, fp16"),
         (lambda c: c["variants"]["umx-mr-0"].setdefault("train", {}).update(data_path="gpu"),
          "variants.umx-mr-0.train.data_path: 'gpu' is not allowed; allowed values: loader, device"),
+        (lambda c: c["variants"].update(hq={"pretrained": "umxxl"}),
+         "variants.hq.pretrained: 'umxxl' is not allowed; allowed values: umxhq, umx, umxl"),
+        (lambda c: c["variants"]["umx-mr-0"].update(weights="/w"), "variants.umx-mr-0.weights: only used with `pretrained`"),
+        (lambda c: c["variants"].update(hq={"pretrained": "umxhq", "model": {"hidden_size": 8}}),
+         "variants.hq: a published model (pretrained: umxhq) takes its settings from its weights; remove model"),
     ],
 )
 def test_config_errors_name_key_and_allowed_values(config, schema, edit, expected):
@@ -137,3 +142,22 @@ def test_seeds_default_to_the_one_seed_and_seed_jobs_leave_the_list_out(config):
     # adding a seed keeps the recipe (and so the checkpoint) of the others
     config["variants"]["umx-mr-0"]["train"] = {"seeds": [1, 2]}
     assert seed_settings(resolve_variant(config, "umx-mr-0"), 1) == jobs[0]
+
+
+def test_evaluation_variants_default_to_the_notes_break_on_real_data_and_the_short_list_on_the_demo(repo_root, schema):
+    from umxmr.settings import evaluation_variants
+
+    config = yaml.safe_load((repo_root / "config.yaml").read_text())
+    assert "variants" not in config["evaluation"] and config_errors(config, schema) == []
+    assert evaluation_variants(config) == ["umx-mr-0", "umx-mr-5a", "umx-mr-5b"]
+    real = copy.deepcopy(config) | {"dataset": {"kind": "musdb18hq", "root": "/data/musdb18hq"}}
+    # the notes' "evaluation break": umx-mr-0 against umx-mr-1+2+3
+    assert evaluation_variants(real) == ["umx-mr-0", "umx-mr-1", "umx-mr-2", "umx-mr-3"]
+    assert evaluation_variants(real | {"evaluation": {"variants": ["umx-mr-7"]}}) == ["umx-mr-7"]
+    real["variants"] = {"umx-mr-0": real["variants"]["umx-mr-0"]}
+    errors = config_errors(real, schema)
+    assert errors[0].startswith("evaluation.variants: 'umx-mr-1' is not a variant") and "left out" in errors[0]
+    full = yaml.safe_load((repo_root / "config" / "full-comparison.yaml").read_text())["evaluation"]["variants"]
+    # every variant (umx-mr-5 through its separations 5a/5b), the ideas that didn't work included
+    assert set(full) | {config["variants"][v].get("models_from", v) for v in full} == set(config["variants"])
+    assert {"umx-nw-stft8192", "umx-nw-conv", "umx-nw-sigmoid", "umx-nw-nodropout"} <= set(full)

@@ -1,7 +1,10 @@
+import html
+
 import pandas as pd
 
 from umxmr.evaluation.aggregate import summarize
 from umxmr.evaluation.compare import paired_comparison
+from umxmr.report.published import MUSDB_VERSIONS, PUBLISHED_ROWS
 from umxmr.report.summary_table import summary_sections, to_html, to_markdown
 
 ORACLE = "oracle (phase-mix 4096)"
@@ -24,17 +27,46 @@ def test_summary_rows_published_and_comparison():
     lines = text.splitlines()
     header = next(l for l in lines if l.startswith("| variant | vocals"))
     assert header == "| variant | vocals | drums | bass | other | tracks | source |"
-    body = lines[lines.index(header) + 2 : lines.index(header) + 7]
-    assert body[0] == f"| {ORACLE} (upper reference) | 10.00 | 10.00 | 10.00 | 10.00 | 3 | this run |"
+    n_published = len(PUBLISHED_ROWS)
+    body = lines[lines.index(header) + 2 : lines.index(header) + 5 + n_published]
+    assert body[0] == f"| {ORACLE} | 10.00 | 10.00 | 10.00 | 10.00 | 3 | this run |"
     assert body[1] == "| umx-mr-0 | 5.00 | 5.00 | 5.00 | 5.00 | 3 | this run |"
-    assert body[3] == "| UMX v1.0.0 (umxhq) | 6.16 | 5.78 | 5.03 | 4.22 | 50 | published, not re-run here |"
-    assert body[4] == "| X-UMX | 6.79 | 6.46 | 5.35 | 4.55 | 50 | published, not re-run here |"
-    assert "not comparable with results on the generated demo data" in text
+    assert all(row.startswith("| ") and row.split(" | ")[-1].startswith("published, not re-run here") for row in body[3:])
+    assert "not comparable with results on the generated demo data" in text and "not a bound" in text
     row = next(l for l in lines if l.startswith("| mr | umx-mr-0 | vocals"))
     assert row == "| mr | umx-mr-0 | vocals | 3 | 1.00 | NaN | 3 tracks: too few for a signed-rank test (needs 6) |"
     page = to_html(sections)
-    assert page.count("<tr>") == 1 + 5 + 1 + 8  # header and rows; mr and the oracle vs umx-mr-0
-    assert "<td>published, not re-run here</td>" in page and "&lt;" not in text
+    assert page.count("<tr>") == 1 + 3 + n_published + 1 + 8  # header and rows; mr and the oracle vs umx-mr-0
+    assert "&lt;" not in text
+
+
+def published_row_cells(text: str) -> dict[str, str]:
+    """Published rows of a summary.md: name -> source cell."""
+    rows = [line.split(" | ") for line in text.splitlines() if "| published, not re-run here" in line]
+    return {cells[0].lstrip("| "): cells[-1].rstrip(" |") for cells in rows}
+
+
+def assert_every_published_row_is_sourced(markdown: str, page: str) -> None:
+    """Each published row names a source and the MUSDB version it was evaluated on, in summary.md
+    and in the report's HTML table; rows on MUSDB18 are labelled compressed."""
+    cells = published_row_cells(markdown)
+    assert set(cells) == {row.name for row in PUBLISHED_ROWS}
+    for row in PUBLISHED_ROWS:
+        assert row.source.strip() and row.evaluated_on in MUSDB_VERSIONS
+        cell = cells[row.name]
+        assert row.source in cell and f"evaluated on {row.evaluated_on_label}" in cell
+        assert ("compressed" in cell) == (row.evaluated_on == "MUSDB18")
+        assert html.escape(row.name) in page and html.escape(row.source) in page and html.escape(row.evaluated_on_label) in page
+        for target, value in row.sdr.items():
+            assert f"{value:.2f}" in markdown
+
+
+def test_every_published_row_has_source_and_musdb_version():
+    df = scores()
+    sections = summary_sections(summarize(df), paired_comparison(df, "umx-mr-0"), ["umx-mr-0", "mr"], ORACLE, "demo")
+    assert_every_published_row_is_sourced(to_markdown(sections), to_html(sections))
+    # both MUSDB versions appear: the table does not mix them silently
+    assert {row.evaluated_on for row in PUBLISHED_ROWS} == set(MUSDB_VERSIONS)
 
 
 def test_single_variant_has_nothing_to_compare():

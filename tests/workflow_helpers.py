@@ -26,10 +26,11 @@ def snakemake_command(workdir: Path, *args: str) -> list[str]:
     return [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args]
 
 
-def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`snakemake` on the repository's Snakefile in `workdir`; output captured as text
-    (`env`: the environment, default this process's)."""
-    return subprocess.run(snakemake_command(workdir, *args), capture_output=True, text=True, timeout=timeout, env=env)
+def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`snakemake` on the repository's Snakefile in `workdir`; output captured as text; `env`:
+    variables set on top of this process's environment."""
+    environment = {**os.environ, **env} if env else None
+    return subprocess.run(snakemake_command(workdir, *args), capture_output=True, text=True, timeout=timeout, env=environment)
 
 
 def kernel_peak_env(peak_dir: Path) -> dict:

@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from umxmr.settings import resolve_variant
+from umxmr.settings import evaluation_variants, resolve_variant
 from umxmr.target_sets import target_set_errors
 
 
@@ -48,10 +48,12 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
     errors = [_message(e) for e in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))]
     if errors:
         return errors
-    for name in config["evaluation"]["variants"]:
+    given = "variants" in config["evaluation"]
+    for name in evaluation_variants(config):
         if name not in config["variants"]:
             errors.append(
                 f"evaluation.variants: {name!r} is not a variant; defined variants: {', '.join(config['variants'])}"
+                + ("" if given else " (evaluation.variants is left out, so the default list applies; set it to the variants to compare)")
             )
     dataset = config["dataset"]
     if dataset["kind"] == "trackfolder" and "stems" not in dataset:
@@ -60,6 +62,16 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
         for key in ("stems", "valid_tracks", "other_rates"):
             if key in dataset:
                 errors.append(f"dataset.{key}: only used by kind trackfolder; remove it")
+    for name, row in config["variants"].items():
+        if "weights" in row and not row.get("pretrained"):
+            errors.append(f"variants.{name}.weights: only used with `pretrained` (umxhq, umx, umxl); remove it or add pretrained")
+        if row.get("pretrained"):
+            ignored = [key for key in ("base", "stft", "model", "train", "models_from") if key in row]
+            if ignored:
+                errors.append(
+                    f"variants.{name}: a published model (pretrained: {row['pretrained']}) takes its settings from its "
+                    f"weights; remove {', '.join(ignored)}"
+                )
     for name in config["variants"]:
         try:
             settings = resolve_variant(config, name)

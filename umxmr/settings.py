@@ -141,6 +141,28 @@ def models_variant(config: Mapping[str, Any], name: str) -> str:
     return source
 
 
+# The notes' "evaluation break" (umx-mr-notes.md: "eval + boxplot: 1. umx-mr-0 2. umx-mr-1+2+3"):
+# what is compared on real data when evaluation.variants is left out.
+NOTES_EVAL_VARIANTS = ["umx-mr-0", "umx-mr-1", "umx-mr-2", "umx-mr-3"]
+# The demo's short list: a few CPU minutes.
+DEMO_EVAL_VARIANTS = ["umx-mr-0", "umx-mr-5a", "umx-mr-5b"]
+
+
+def evaluation_variants(config: Mapping[str, Any]) -> list[str]:
+    """`evaluation.variants`, or when it is left out the notes' evaluation break on real data
+    (NOTES_EVAL_VARIANTS) and the demo's short list on the demo (DEMO_EVAL_VARIANTS)."""
+    given = config.get("evaluation", {}).get("variants")
+    if given:
+        return list(given)
+    return list(DEMO_EVAL_VARIANTS if config["dataset"]["kind"] == "demo" else NOTES_EVAL_VARIANTS)
+
+
+def pretrained_variants(config: Mapping[str, Any]) -> list[str]:
+    """Variants that are published Open-Unmix models (`pretrained: umxhq | umx | umxl`): their
+    models are read from the published weights (umxmr.models.pretrained), never trained."""
+    return [name for name, row in config["variants"].items() if row.get("pretrained")]
+
+
 def variant_separation(config: Mapping[str, Any], name: str) -> dict[str, Any]:
     """`separation` of config.yaml overlaid by the variant's own `separation` rows (bases first)."""
     merged = dict(config["separation"])

@@ -1,7 +1,8 @@
 """The phase-mix oracle: each source's true STFT magnitude with the mixture's phase.
 
-The upper reference of every table and plot: what the separator could reach if its models
-predicted each target's magnitude perfectly and Wiener filtering were skipped (niter 0).
+The reference point of every table and plot: what the separator would give if its models
+predicted each target's magnitude perfectly and Wiener filtering were skipped (niter 0). It is
+not a bound: Wiener/EM refinement of imperfect magnitudes can score above it.
 Same STFT as the separator (centred, periodic Hann, Open-Unmix's 4096/1024), in float64.
 The signal end is zero-padded by one window before the STFT, so its last samples get the
 same overlap-add as the middle; the estimate is cut back to the track's length. Block by

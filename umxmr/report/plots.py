@@ -28,7 +28,7 @@ def _variant_order(column: pd.Series) -> list[str]:
 
 
 def _palette(variants: list[str]) -> dict[str, tuple]:
-    """colorblind colours for the variants; the oracle (upper reference) in light grey."""
+    """colorblind colours for the variants; the phase-mix oracle in light grey."""
     import seaborn as sns
 
     models = [v for v in variants if not v.startswith("oracle")]
@@ -131,7 +131,7 @@ def sdr_boxplot(scores: pd.DataFrame, out_pdf: Path, metric: str = "SDR") -> Non
     ``scores`` is the long frame of :func:`umxmr.evaluation.aggregate.load_track_scores`
     (columns variant, target, track, metric, score); NaN scores are left out and
     the number of tracks per box is printed under each target. A variant whose name
-    starts with "oracle" (the upper reference) is drawn in grey. Targets are in
+    starts with "oracle" (the phase-mix oracle) is drawn in grey. Targets are in
     the order vocals, drums, bass, other, then the rest alphabetically; variants
     in categorical order (or order of first appearance). Writes a one-page PDF (or SVG,
     PNG: by the suffix) atomically.
@@ -148,11 +148,32 @@ def load_model_summaries(paths: list[Path]) -> dict[str, dict[str, dict]]:
     return summaries
 
 
+def loss_domain(summary: dict) -> str:
+    """What a model's loss is measured on, from its JSON's ``args``: the magnitude of one STFT
+    (n_fft/hop; umx-mr-4 predicts its base STFT) or the NSGT (umx-mr-7). Losses of different
+    domains are not on one scale."""
+    args = summary.get("args")
+    if not args:
+        return "unknown"
+    if args["model"].get("architecture") == "nsgt":
+        nsgt = args["model"].get("nsgt", {})
+        return f"NSGT {nsgt.get('bins_per_octave')}/oct"
+    return f"STFT {args['stft']['n_fft']}/{args['stft']['hop']}"
+
+
 def training_curves(histories: dict[str, dict[str, dict]], out: Path) -> None:
     """Training and validation loss per epoch: one panel per target, one colour per variant.
 
     ``histories``: variant -> target -> the model summary JSON (open-unmix's keys
-    ``train_loss_history``, ``valid_loss_history``, ``best_epoch``)."""
+    ``train_loss_history``, ``valid_loss_history``, ``best_epoch``; ``args`` for the domain).
+    When the plotted models' losses are on different domains (:func:`loss_domain`: another
+    STFT, the NSGT), every curve is drawn relative to its own first epoch (loss / loss at epoch
+    1), and the legend names each model's domain; otherwise the MSE itself."""
+    with _plot_style():
+        _save(_draw_training_curves(histories), out)
+
+
+def _draw_training_curves(histories: dict[str, dict[str, dict]]):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
@@ -162,6 +183,8 @@ def training_curves(histories: dict[str, dict[str, dict]], out: Path) -> None:
     if not targets:
         raise ValueError("no training histories to plot")
     colours = _palette(variants)
+    domains = {loss_domain(summary) for v in variants for summary in histories[v].values()}
+    relative = len(domains) > 1
     with _plot_style():
         fig = Figure(figsize=(3.2 * len(targets) + 1.5, 3.2), layout="constrained")
         FigureCanvasAgg(fig)
@@ -172,18 +195,22 @@ def training_curves(histories: dict[str, dict[str, dict]], out: Path) -> None:
                 if summary is None:
                     continue
                 for key, style, kind in (("train_loss_history", "--", "train"), ("valid_loss_history", "-", "valid")):
-                    loss = summary[key]
-                    ax.plot(range(1, len(loss) + 1), loss, style, color=colours[variant], label=f"{variant} ({kind})")
+                    loss = np.asarray(summary[key], dtype=float)
+                    label = f"{variant} ({kind})"
+                    if relative and len(loss):
+                        loss = loss / loss[0]
+                        label = f"{variant} ({kind}, {loss_domain(summary)})"
+                    ax.plot(range(1, len(loss) + 1), loss, style, color=colours[variant], label=label)
             ax.set_title(target)
             ax.set_xlabel("epoch")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes[0].set_ylabel("MSE loss")
+        axes[0].set_ylabel("loss / its epoch-1 loss (domains differ)" if relative else "MSE loss")
         entries = {}  # one legend for all panels: a variant may lack some targets
         for ax in axes:
             for handle, label in zip(*ax.get_legend_handles_labels()):
                 entries.setdefault(label, handle)
         fig.legend(entries.values(), entries.keys(), loc="outside right upper", frameon=False, fontsize="small")
-        _save(fig, out)
+        return fig
 
 
 def _draw_seed_spread(summaries: dict[str, dict[str, dict]]):
@@ -226,17 +253,21 @@ def seed_spread(summaries: dict[str, dict[str, dict]], out: Path) -> None:
     """Best validation loss of every seed, one panel per target, the selected seed ringed.
 
     How much a variant's result owes to its seed (the published umxhq weights were the best
-    of 4 seeds per target). ``summaries``: variant -> target -> the selected model's JSON
+    of 4 seeds per target: open-unmix-pytorch docs/training.md). ``summaries``: variant -> target -> the selected model's JSON
     (``seed_best_losses``, ``selected_seed``)."""
     with _plot_style():
         _save(_draw_seed_spread(summaries), out)
 
 
-def oracle_sdr_plot(searches: dict[str, pd.DataFrame], best: dict, out_pdf: Path) -> None:
+def oracle_sdr_plot(
+    searches: dict[str, pd.DataFrame], best: dict, out_pdf: Path, notes: dict[str, dict[str, tuple[int, float]]] | None = None
+) -> None:
     """Phase-mix oracle SDR against STFT window, one panel per target and one for the total.
 
     Points: every evaluated window of every search (colour = search). Marked: the chosen
     per-target window (star), the single best window (dashed) and the controls (dotted).
+    ``notes`` (e.g. :data:`umxmr.report.published.NOTES_ORACLE`: row → {panel: (window, SDR)})
+    are drawn as hollow black diamonds, labelled as the notes' MUSDB18-HQ validation figures.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -254,6 +285,10 @@ def oracle_sdr_plot(searches: dict[str, pd.DataFrame], best: dict, out_pdf: Path
             for kind, style in (("single", "tab:gray"), ("per_target", "tab:red")):
                 window = best["controls"][kind]["window"]
                 ax.axvline(window, color=style, linestyle=":", linewidth=1.2, label=f"control {kind} {window}")
+            points = [values[panel] for values in (notes or {}).values() if panel in values]
+            if points:
+                ax.plot([w for w, _ in points], [v for _, v in points], marker="D", markersize=5, markerfacecolor="none",
+                        markeredgecolor="black", linestyle="none", label="notes (MUSDB18-HQ, 14 valid tracks)")
             if panel in best["per_target"]:
                 chosen = best["per_target"][panel]
                 ax.plot(chosen["window"], chosen["sdr"], marker="*", markersize=11, color="gold", markeredgecolor="black",

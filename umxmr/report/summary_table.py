@@ -12,15 +12,16 @@ import pandas as pd
 
 from umxmr.targets import target_order
 from umxmr.provenance import TABLE_COLUMNS
+from umxmr.report.published import PUBLISHED_ROWS, PublishedRow
 
-__all__ = ["PUBLISHED_SDR", "summary_sections", "to_markdown", "to_html"]
+__all__ = ["published_source", "summary_sections", "to_markdown", "to_html"]
 
-# median over tracks of the median over frames, SDR in dB, MUSDB18-HQ test set (50 tracks)
-PUBLISHED_SDR = {
-    "UMX v1.0.0 (umxhq)": {"vocals": 6.16, "drums": 5.78, "bass": 5.03, "other": 4.22},
-    "X-UMX": {"vocals": 6.79, "drums": 6.46, "bass": 5.35, "other": 4.55},
-}
 PUBLISHED_NOTE = "published, not re-run here"
+
+
+def published_source(row: PublishedRow) -> str:
+    """The source cell of a published row: the MUSDB version it was evaluated on and where it is printed."""
+    return f"{PUBLISHED_NOTE}; evaluated on {row.evaluated_on_label}; {row.source}"
 
 
 @dataclass
@@ -63,17 +64,19 @@ def summary_sections(
     )
     for variant in ordered:
         part = sdr[sdr["variant"] == variant].set_index("target")
-        label = f"{variant} (upper reference)" if variant == oracle else variant
         n = sorted(set(part["n_tracks"].astype(int)))
-        scores.rows.append([label, *(_db(part["score"].get(t, float("nan"))) for t in targets),
+        scores.rows.append([variant, *(_db(part["score"].get(t, float("nan"))) for t in targets),
                             " / ".join(map(str, n)), "this run"])
-    for name, values in PUBLISHED_SDR.items():
-        scores.rows.append([name, *(_db(values.get(t, float("nan"))) for t in targets), "50", PUBLISHED_NOTE])
+    for row in PUBLISHED_ROWS:
+        scores.rows.append([row.name, *(_db(row.sdr.get(t, float("nan"))) for t in targets), "50", published_source(row)])
     scores.notes = [
-        f"The published rows are MUSDB18-HQ test-set numbers ({PUBLISHED_NOTE}); they are not "
-        "comparable with results on the generated demo data, only with a run on MUSDB18-HQ.",
+        f"The published rows ({PUBLISHED_NOTE}) are MUSDB test-set numbers, each on the MUSDB version "
+        "its source cell names (MUSDB18 is the AAC-compressed release, MUSDB18-HQ the uncompressed "
+        "one); they are not comparable with results on the generated demo data, only with a run on "
+        "that MUSDB version's test set.",
         "The oracle row is the phase-mix oracle (each source's |STFT 4096| with the mixture's "
-        "phase), evaluated by the same museval rules as the variants.",
+        "phase), evaluated by the same museval rules as the variants; it is not a bound: "
+        "Wiener/EM-refined estimates can score above it.",
     ]
     paired = Section(f"Paired comparison ({metric}, same tracks)", "")
     if comparison.empty:

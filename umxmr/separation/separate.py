@@ -459,7 +459,38 @@ def separate_track_files(
     conf = json.loads(Path(separator).read_text())
     device = pick_device(conf.get("device", "auto"))
     tracks = {t.name: t for t in load_manifest(manifest)["test"]}
-    mixture_path = tracks[track].path("mixture")
+    mixture = read_audio(tracks[track].path("mixture"))
+    blocks, wiener = separation_blocks(mixture, conf, summaries, weights, device)
+    del mixture  # the generator holds the only reference
+    names = list(conf["targets"])
+    if complement:
+        if not wiener["residual"]:
+            raise ValueError(f"{separator}: no residual to write as {complement}; set separation.residual: true")
+        names.append(complement)
+        blocks = ({**block, complement: block["residual"]} for block in blocks)
+    subtype = SAMPLE_FORMATS[conf.get("sample_format", "float")]
+    # written block by block as the estimates come (bounded memory on full-length tracks)
+    write_audio_blocks(outputs, names, blocks, int(conf["sample_rate"]), subtype)
+    models = {target: json.loads(Path(summary).read_text()) for target, summary in zip(conf["targets"], summaries)}
+    write_separation_provenance(provenance_out, run, str(device), wiener, models)
+
+
+def separate_with_model_files(
+    mixture: np.ndarray, conf: Mapping[str, Any], summaries: Sequence[Path], weights: Sequence[Path], device: torch.device
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Estimates `{target: (nb_timesteps, nb_channels)}` of a `(nb_timesteps, nb_channels)` mixture
+    at `conf["sample_rate"]` with the models of a separator.json (`conf`), and the Wiener/EM
+    settings applied. `summaries`/`weights`: the model JSONs and state dicts in `conf["targets"]` order."""
+    blocks, wiener = separation_blocks(mixture, conf, summaries, weights, device)
+    return _collect(blocks), wiener
+
+
+def separation_blocks(
+    mixture: np.ndarray, conf: Mapping[str, Any], summaries: Sequence[Path], weights: Sequence[Path], device: torch.device
+) -> tuple[Iterator[dict[str, np.ndarray]], dict[str, Any]]:
+    """Consecutive blocks `{name: (n, nb_channels)}` of the estimates of a `(nb_timesteps,
+    nb_channels)` mixture with the models of a separator.json (`conf`; "residual" among them when
+    asked for), and the Wiener/EM settings applied. Per-target STFTs give one whole block."""
     models = {
         target: load_target_model(summary, weight, conf["sample_rate"], device)
         for target, summary, weight in zip(conf["targets"], summaries, weights)
@@ -468,7 +499,7 @@ def separate_track_files(
     if "target_stft" in conf:
         stfts = conf["target_stft"]
         estimates = separate_per_target_stft(
-            read_audio(mixture_path),
+            mixture,
             {t: (m, stfts[t]["nfft"], stfts[t]["nhop"]) for t, m in models.items()},
             mode=conf["per_target_stft"],
             common_stft=(conf["common_stft"]["nfft"], conf["common_stft"]["nhop"]),
@@ -481,9 +512,8 @@ def separate_track_files(
             target: load_target_frontend(summary, conf["sample_rate"], device)
             for target, summary in zip(conf["targets"], summaries)
         }
-        # written block by block as the estimates come (bounded memory on full-length tracks)
         blocks = separate_blocks(
-            read_audio(mixture_path),  # not kept here: the generator holds the only reference
+            mixture,
             models,
             n_fft=conf["nfft"],
             hop=conf["nhop"],
@@ -491,13 +521,4 @@ def separate_track_files(
             frontends=frontends,
             **wiener,
         )
-    names = list(conf["targets"])
-    if complement:
-        if not wiener["residual"]:
-            raise ValueError(f"{separator}: no residual to write as {complement}; set separation.residual: true")
-        names.append(complement)
-        blocks = ({**block, complement: block["residual"]} for block in blocks)
-    subtype = SAMPLE_FORMATS[conf.get("sample_format", "float")]
-    write_audio_blocks(outputs, names, blocks, int(conf["sample_rate"]), subtype)
-    models = {target: json.loads(Path(summary).read_text()) for target, summary in zip(conf["targets"], summaries)}
-    write_separation_provenance(provenance_out, run, str(device), wiener, models)
+    return blocks, wiener

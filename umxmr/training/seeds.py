@@ -1,7 +1,7 @@
 """Pick the best of several seeds of one target model.
 
 open-unmix's published umxhq weights are the best of 4 seeds per target (lowest validation
-loss). Each seed trains as its own job; this keeps the seed with the lowest `best_loss` as
+loss; sigsep/open-unmix-pytorch `docs/training.md`). Each seed trains as its own job; this keeps the seed with the lowest `best_loss` as
 `results/{variant}/{target}.pth/.json` and lists every seed's best loss in that JSON.
 """
 
