@@ -230,33 +230,43 @@ class SliCQ:
         out[..., 1::2, :] = x[..., 1::2, :].roll(shift, -1)
         return out
 
-    def forward(self, audio: Tensor) -> Tensor:
-        """Audio `(..., length)` → coefficients `(..., nb_slices, nb_bins, nb_coefs)`."""
-        spec = torch.fft.fft(self.slices(audio))
-        coefs = torch.fft.ifft(spec[..., self.index[: self.nb_bins].to(spec.device)] * self.weight.to(spec.device, audio.dtype))
+    def analyse(self, slices: Tensor) -> Tensor:
+        """Rotated slices `(..., nb_slices, slice_length)` → coefficients `(..., nb_slices, nb_bins, nb_coefs)`."""
+        spec = torch.fft.fft(slices)
+        coefs = torch.fft.ifft(spec[..., self.index[: self.nb_bins].to(spec.device)] * self.weight.to(spec.device, slices.dtype))
         # nsgt's `arrange`: undo the slice rotation on the coefficients' time axis
-        return self._rotate(coefs.transpose(-3, -2), -self.nb_coefs // 4).transpose(-3, -2)
+        return self._rotate(coefs.transpose(-3, -2), -(self.nb_coefs // 4)).transpose(-3, -2)
 
-    def inverse(self, coefs: Tensor, length: int) -> Tensor:
-        """Coefficients `(..., nb_slices, nb_bins, nb_coefs)` → audio `(..., length)`."""
-        if coefs.shape[-2:] != (self.nb_bins, self.nb_coefs) or coefs.shape[-3] != self.nb_slices(length):
-            raise ValueError(
-                f"sliCQ inverse: coefficients {tuple(coefs.shape)} do not fit {self.nb_slices(length)} slices × "
-                f"{self.nb_bins} bins × {self.nb_coefs} coefficients for {length} samples"
-            )
+    def synthesise(self, coefs: Tensor) -> Tensor:
+        """Coefficients `(..., nb_slices, nb_bins, nb_coefs)` → rotated slices `(..., nb_slices, slice_length)`."""
+        if coefs.shape[-2:] != (self.nb_bins, self.nb_coefs):
+            raise ValueError(f"sliCQ inverse: coefficients {tuple(coefs.shape)} do not end in {self.nb_bins} bins × {self.nb_coefs} coefficients")
         coefs = self._rotate(coefs.transpose(-3, -2), self.nb_coefs // 4).transpose(-3, -2)
         spec = torch.fft.fft(coefs)
         # mirrored bands (nsgt's fftsymm): conj of the positive band's spectrum at −n
         flip = (-torch.arange(self.nb_coefs, device=spec.device)) % self.nb_coefs
         mirror = torch.arange(self.nb_bins - 2, 0, -1, device=spec.device)
-        mirrored = spec[..., mirror, :][..., flip].conj()
-        spec = torch.cat([spec, mirrored], -2) * self.dual_weight.to(spec.device, coefs.real.dtype)
+        spec = torch.cat([spec, spec[..., mirror, :][..., flip].conj()], -2) * self.dual_weight.to(spec.device, coefs.real.dtype)
         batch = spec.shape[:-2]
         full = torch.zeros(*batch, self.slice_length, dtype=spec.dtype, device=spec.device)
         index = self.index.to(spec.device).reshape(-1).expand(*batch, -1)
         full = full.scatter_add(-1, index, spec.reshape(*batch, -1))
-        slices = torch.fft.irfft(full[..., : self.slice_length // 2 + 1], n=self.slice_length)
-        return self.unslice(slices, length)
+        return torch.fft.irfft(full[..., : self.slice_length // 2 + 1], n=self.slice_length)
+
+    def forward(self, audio: Tensor, chunk: int = 32) -> Tensor:
+        """Audio `(..., length)` → coefficients `(..., nb_slices, nb_bins, nb_coefs)`, `chunk` slices at a time
+        (the result does not depend on it; it bounds the FFT intermediates)."""
+        slices = self.slices(audio)
+        return torch.cat([self.analyse(part) for part in slices.split(chunk, dim=-2)], -3)
+
+    def inverse(self, coefs: Tensor, length: int, chunk: int = 32) -> Tensor:
+        """Coefficients `(..., nb_slices, nb_bins, nb_coefs)` → audio `(..., length)`, `chunk` slices at a time."""
+        if coefs.shape[-3] != self.nb_slices(length):
+            raise ValueError(
+                f"sliCQ inverse: coefficients {tuple(coefs.shape)} do not fit {self.nb_slices(length)} slices × "
+                f"{self.nb_bins} bins × {self.nb_coefs} coefficients for {length} samples"
+            )
+        return self.unslice(torch.cat([self.synthesise(part) for part in coefs.split(chunk, dim=-3)], -2), length)
 
     def unslice(self, slices: Tensor, length: int) -> Tensor:
         """Rotated slices `(..., nb_slices, slice_length)` → overlap-added audio `(..., length)` (nsgt's `unslicing`)."""
