@@ -12,6 +12,8 @@ from umxmr.resolutions import stft_resolutions
 from umxmr.settings import (
     ORACLE_LABEL,
     ORACLE_VARIANT,
+    SLICQ_ORACLE_LABEL,
+    SLICQ_ORACLE_VARIANT,
     models_variant,
     resolve_variant,
     seed_settings,
@@ -47,11 +49,16 @@ def get_test_tracks():
 TEST_TRACKS = get_test_tracks()
 METRICS = ["SDR", "SIR", "SAR", "ISR"]
 EVAL_VARIANTS = config["evaluation"]["variants"]
+# the phase-mix oracles evaluated like variants: the STFT's, and the sliCQ's when asked for
+SLICQ_ORACLE = config["evaluation"].get("slicq_oracle")
+ORACLES = {ORACLE_VARIANT: ORACLE_LABEL} | (
+    {SLICQ_ORACLE_VARIANT: SLICQ_ORACLE_LABEL} if SLICQ_ORACLE else {}
+)
 BASELINE = EVAL_VARIANTS[0]
 
 
 wildcard_constraints:
-    variant="|".join(map(re.escape, [*config["variants"], ORACLE_VARIANT])),
+    variant="|".join(map(re.escape, [*config["variants"], *ORACLES])),
     metric="|".join(METRICS),
     target="|".join(TARGETS),
     track="|".join(map(re.escape, TEST_TRACKS)),
@@ -150,14 +157,14 @@ def get_separation(wildcards):
 def get_museval_jsons(wildcards):
     return expand(
         "results/{variant}/museval/{track}.json",
-        variant=[*EVAL_VARIANTS, ORACLE_VARIANT],
+        variant=[*EVAL_VARIANTS, *ORACLES],
         track=TEST_TRACKS,
     )
 
 
 def get_score_labels():
     """Directory name -> the variant name in scores.csv and every table and plot."""
-    return {**{v: v for v in EVAL_VARIANTS}, ORACLE_VARIANT: ORACLE_LABEL}
+    return {**{v: v for v in EVAL_VARIANTS}, **ORACLES}
 
 
 def trained_variants():

@@ -19,6 +19,35 @@ rule oracle_estimates:
         "../workflow_scripts/oracle_estimates.py"
 
 
+# The sliCQ phase-mix oracle of one test track (evaluation.slicq_oracle): each source's
+# |sliCQ| with the mixture's phase, on the transform of that sliced variant (umx-mr-7).
+rule oracle_slicq_estimates:
+    input:
+        manifest=MANIFEST,
+    output:
+        estimates=expand(
+            "results/{oracle}/estimates/{{track}}/{target}.wav",
+            oracle=SLICQ_ORACLE_VARIANT,
+            target=TARGETS,
+        ),
+        provenance=f"results/{SLICQ_ORACLE_VARIANT}/estimates/{{track}}/provenance.json",
+    log:
+        "logs/evaluate/oracle-slicq/{track}.log",
+    benchmark:
+        "benchmarks/evaluate/oracle-slicq/{track}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        # float64 coefficients of one source at a time: ~3 GB for a 4-minute stereo track
+        mem_mb=8000,
+    params:
+        targets=TARGETS,
+        slicq=resolve_variant(config, SLICQ_ORACLE) if SLICQ_ORACLE else None,
+    script:
+        "../workflow_scripts/oracle_estimates.py"
+
+
 # BSSEval v4 of one separated test track, in museval's JSON format.
 rule evaluate:
     input:

@@ -136,3 +136,31 @@ def test_front_end_estimate_back_to_audio_is_a_mask_on_the_mixture(umx_mr_7):
     coefs = frontend.slicq.forward(audio)
     want = frontend.slicq.inverse(coefs * mask, 40000)
     np.testing.assert_allclose(frontend.audio_estimate(grid * mask, audio).numpy(), want.numpy(), atol=1e-9)
+
+
+def test_slicq_phase_mix_oracle_is_source_magnitude_with_mixture_phase(umx_mr_7):
+    from umxmr.oracle.estimates import slicq_of_variant, slicq_phase_mix
+
+    slicq = slicq_of_variant({"model": {"nsgt": umx_mr_7}}, RATE)
+    assert (slicq.scale, slicq.slice_length, slicq.transition_length) == ("bark", 18060, 4516)
+    mix = np.random.default_rng(7).standard_normal((30001, 2)) * 0.1
+    # a source in phase with the mixture comes back exactly; one in antiphase gets the
+    # mixture's phase, so the oracle returns its magnitude with the opposite sign
+    est = slicq_phase_mix(mix, {"vocals": 0.3 * mix, "drums": -0.7 * mix, "bass": mix}, slicq)
+    assert est["vocals"].shape == mix.shape
+    assert sdr(0.3 * mix, est["vocals"]) > 60 and sdr(0.7 * mix, est["drums"]) > 60 and sdr(mix, est["bass"]) > 60
+    with pytest.raises(ValueError, match="sliced: true"):
+        slicq_of_variant({"model": {"nsgt": {"fmin": 32.7}}}, RATE)
+
+
+def test_slicq_oracle_config_names_a_sliced_variant(repo_root):
+    from umxmr.config_check import config_errors
+
+    config = yaml.safe_load((repo_root / "config.yaml").read_text())
+    schema = yaml.safe_load((repo_root / "schemas" / "config.schema.yaml").read_text())
+    config["evaluation"]["slicq_oracle"] = "umx-mr-7-whole"
+    assert any(e.startswith("evaluation.slicq_oracle: 'umx-mr-7-whole' has no sliced NSGT") for e in config_errors(config, schema))
+    config["evaluation"]["slicq_oracle"] = "umx-mr-77"
+    assert any(e.startswith("evaluation.slicq_oracle: 'umx-mr-77' is not a variant") for e in config_errors(config, schema))
+    config["evaluation"]["slicq_oracle"] = "umx-mr-7"
+    assert config_errors(config, schema) == []

@@ -17,4 +17,5 @@ phase_mix_track_files(
     outputs=[Path(p) for p in snakemake.output.estimates],
     provenance_out=Path(snakemake.output.provenance),
     run=provenance(snakemake.config, Path(snakemake.scriptdir).parent),
+    slicq=getattr(snakemake.params, "slicq", None),  # the sliCQ oracle's variant settings
 )

@@ -19,6 +19,7 @@ import torch
 from umxmr.data.audio import read_audio, write_audio
 from umxmr.data.layout import load_manifest
 from umxmr.provenance import write_separation_provenance
+from umxmr.models.slicq import SliCQ
 from umxmr.models.transforms import ISTFT, STFT
 
 # the oracle's "separation settings" for the provenance tables: no Wiener/EM, no residual
@@ -44,6 +45,33 @@ def phase_mix(mixture: np.ndarray, sources: Mapping[str, np.ndarray], n_fft: int
     return {n: estimates[k, :, :length].T for k, n in enumerate(names)}
 
 
+def slicq_phase_mix(mixture: np.ndarray, sources: Mapping[str, np.ndarray], slicq: SliCQ) -> dict[str, np.ndarray]:
+    """`{target: (nb_timesteps, nb_channels)}`: |sliCQ(source)| · exp(i∠sliCQ(mixture)) per slice, inverted.
+
+    The sliCQ counterpart of `phase_mix` (xumx-sliCQ's `phasemix_sep` oracle), in float64,
+    umx-mr-7's transform by default (`slicq_of_variant`); the ceiling of a model that
+    predicts each slice's magnitude perfectly, before any Wiener filter.
+    """
+    length = mixture.shape[0]
+    for name, audio in sources.items():
+        if audio.shape != mixture.shape:
+            raise ValueError(f"source {name!r} has shape {audio.shape}, the mixture {mixture.shape}")
+    with torch.no_grad():
+        phase = torch.exp(1j * slicq.forward(torch.from_numpy(mixture.T.astype(np.float64))).angle())
+        return {
+            name: slicq.inverse(slicq.forward(torch.from_numpy(audio.T.astype(np.float64))).abs() * phase, length).numpy().T
+            for name, audio in sources.items()
+        }
+
+
+def slicq_of_variant(settings: Mapping[str, Any], rate: float) -> SliCQ:
+    """The sliCQ of a variant's resolved settings (`model.nsgt` with `sliced: true`, e.g. umx-mr-7)."""
+    scale = settings["model"].get("nsgt") or {}
+    if not scale.get("sliced", False):
+        raise ValueError("model.nsgt: the sliCQ oracle needs a variant with model.nsgt.sliced: true (e.g. umx-mr-7)")
+    return SliCQ(scale["scale"], scale["fmin"], scale["fmax"], scale["bins"], rate, scale.get("slice_length"), scale.get("transition_length"))
+
+
 def phase_mix_track_files(
     track: str,
     manifest: Path,
@@ -53,16 +81,22 @@ def phase_mix_track_files(
     run: Mapping[str, Any],
     n_fft: int = 4096,
     hop: int = 1024,
+    slicq: Mapping[str, Any] | None = None,
 ) -> None:
     """Write the phase-mix oracle of test track `track` as one WAV per target, and to
-    `provenance_out` the record of what produced them (`run`: the run's provenance)."""
+    `provenance_out` the record of what produced them (`run`: the run's provenance).
+    `slicq`: the resolved settings of a sliced-NSGT variant (umx-mr-7) to take the phase-mix
+    on its sliCQ instead of the STFT."""
     tracks = {t.name: t for t in load_manifest(Path(manifest))["test"]}
     if track not in tracks:
         raise ValueError(f"track {track!r} is not a test track of {manifest}")
     info = tracks[track]
     mixture = read_audio(info.path("mixture"), dtype="float64")
     sources = {t: read_audio(info.path(t), dtype="float64") for t in targets}
-    estimates = phase_mix(mixture, sources, n_fft, hop)
+    if slicq is None:
+        estimates = phase_mix(mixture, sources, n_fft, hop)
+    else:
+        estimates = slicq_phase_mix(mixture, sources, slicq_of_variant(slicq, info.rate))
     for target, path in zip(targets, outputs):
         write_audio(Path(path), estimates[target], info.rate)
     write_separation_provenance(provenance_out, run, "cpu", ORACLE_SEPARATION, {})  # torch on the CPU, float64
