@@ -39,7 +39,8 @@ rule oracle_slicq_estimates:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        # float64 coefficients of one source at a time: ~3 GB for a 4-minute stereo track
+        # float64, a chunk of slices at a time: the slices of the mixture and the sources and
+        # the estimates' (~0.35 GB each for a 4-minute stereo track)
         mem_mb=8000,
     params:
         targets=TARGETS,

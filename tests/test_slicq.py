@@ -136,6 +136,8 @@ def test_front_end_estimate_back_to_audio_is_a_mask_on_the_mixture(umx_mr_7):
     coefs = frontend.slicq.forward(audio)
     want = frontend.slicq.inverse(coefs * mask, 40000)
     np.testing.assert_allclose(frontend.audio_estimate(grid * mask, audio).numpy(), want.numpy(), atol=1e-9)
+    # chunked grid = overlap-add of the whole signal's coefficient magnitudes
+    np.testing.assert_allclose(frontend.slicq.grid_magnitude(audio, chunk=2).numpy(), frontend.slicq.overlap_add(coefs.abs()).numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_slicq_phase_mix_oracle_is_source_magnitude_with_mixture_phase(umx_mr_7):

@@ -140,7 +140,7 @@ class SlicedNsgtFrontend:
         return self.slicq.nb_bins
 
     def inputs(self, audio: Tensor) -> Tensor:
-        return self.slicq.overlap_add(self.slicq.forward(audio).abs())
+        return self.slicq.grid_magnitude(audio)
 
     def target(self, audio: Tensor) -> Tensor:
         return self.inputs(audio)
@@ -148,10 +148,9 @@ class SlicedNsgtFrontend:
     def audio_estimate(self, estimate: Tensor, audio: Tensor) -> Tensor:
         """Grid magnitude estimate `(..., nb_bins, nb_frames)` → audio `(..., length)` via the
         per-slice mask on the mixture's sliCQ (0 where the mixture's grid magnitude is 0)."""
-        coefs = self.slicq.forward(audio)
-        mix = self.slicq.overlap_add(coefs.abs())
+        mix = self.slicq.grid_magnitude(audio)
         mask = torch.where(mix > 0, estimate / mix.clamp_min(torch.finfo(mix.dtype).tiny), torch.zeros_like(mix))
-        return self.slicq.inverse(self.slicq.frames_to_slices(mask) * coefs, audio.shape[-1])
+        return self.slicq.masked_inverse(audio, mask)
 
     def stft_magnitude(self, estimate: Tensor, audio: Tensor) -> Tensor:
         return magnitude(self.stft(self.audio_estimate(estimate, audio)))

@@ -290,6 +290,30 @@ class SliCQ:
         out[..., 1:, :, :] += halves[..., 1, :]
         return out.permute(*range(out.dim() - 3), -2, -3, -1).flatten(-2)
 
+    def grid_magnitude(self, audio: Tensor, chunk: int = 32) -> Tensor:
+        """`overlap_add(forward(audio).abs())` computed `chunk` slices at a time, so that the
+        complex coefficients of the whole signal are never held: `(..., nb_bins, nb_frames)`."""
+        slices = self.slices(audio)
+        half, nb = self.nb_coefs // 2, slices.shape[-2]
+        out = torch.zeros(*slices.shape[:-2], self.nb_bins, (nb + 1) * half, dtype=slices.dtype, device=slices.device)
+        for first in range(0, nb, chunk):
+            part = self.overlap_add(self.analyse(slices[..., first : first + chunk, :]).abs())
+            out[..., first * half : first * half + part.shape[-1]] += part
+        return out
+
+    def masked_inverse(self, audio: Tensor, mask: Tensor, chunk: int = 32) -> Tensor:
+        """Audio `(..., length)` and a mask on its grid `(..., nb_bins, nb_frames)` → the inverse
+        of the mixture's per-slice coefficients times each slice's window of the mask,
+        `(..., length)`; `chunk` slices at a time (equal to
+        `inverse(frames_to_slices(mask) * forward(audio), length)`)."""
+        slices = self.slices(audio)
+        windows = self.frames_to_slices(mask)
+        out = [
+            self.synthesise(self.analyse(slices[..., first : first + chunk, :]) * windows[..., first : first + chunk, :, :])
+            for first in range(0, slices.shape[-2], chunk)
+        ]
+        return self.unslice(torch.cat(out, -2), audio.shape[-1])
+
     def frames_to_slices(self, frames: Tensor) -> Tensor:
         """The inverse of the grid: `(..., nb_bins, nb_frames)` → each slice's window of it
         `(..., nb_slices, nb_bins, nb_coefs)` (slice i reads frames i·nb_coefs/2 onwards)."""
