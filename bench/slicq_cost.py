@@ -17,13 +17,19 @@ the measured work (input audio, model and transform already built), in MB:
   umx-mr-7-whole at published sizes on a batch of `--batch` × 6 s stereo excerpts, the
   median of `--reps` steps after a warm-up.
 
-    python bench/slicq_cost.py [transform|stream|train|all] [--threads 2]
+    python bench/slicq_cost.py [transform|stream|train|all] [--minutes 1 2 5 10] [--threads 2]
+
+Each case runs with glibc's mmap threshold fixed (MALLOC_MMAP_THRESHOLD_=131072): with the
+default dynamic threshold the freed FFT buffers stay resident in the heap in amounts that
+vary from run to run (measured 150-187 MB for the same stream case), which hides whether
+the transform's own working memory grows.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -75,9 +81,9 @@ def case_transform(kind: str, seconds: float) -> dict:
         transform = NSGT(scale["fmin"], scale["fmax"], scale["bins_per_octave"], RATE, audio.shape[-1])
         coefs = transform.forward(audio)
         out = transform.inverse(coefs)
-    elapsed = time.perf_counter() - started
+    elapsed, peak = time.perf_counter() - started, peak_mb()
     snr = 10 * torch.log10(audio.double().pow(2).sum() / (audio.double() - out.double()).pow(2).sum()).item()
-    return {"seconds": elapsed, "memory_mb": peak_mb() - base, "coefficients": list(coefs.shape), "snr_db": snr}
+    return {"seconds": elapsed, "memory_mb": peak - base, "coefficients": list(coefs.shape), "snr_db": snr}
 
 
 def case_stream(minutes: float, chunk: int) -> dict:
@@ -89,6 +95,7 @@ def case_stream(minutes: float, chunk: int) -> dict:
     audio = torch.randn(2, length)
     nb, hop, quarter = slicq.nb_slices(length), slicq.hop, slicq.slice_length // 4
     out = torch.zeros(2, (nb + 1) * hop)
+    out.fill_(0.0)  # touch its pages now (zeros may come from calloc, resident only when written)
     # warm-up on one chunk so that one-off allocations are not counted
     slicq.synthesise(slicq.analyse(torch.zeros(2, chunk, slicq.slice_length)))
     base = rss_mb()
@@ -107,10 +114,10 @@ def case_stream(minutes: float, chunk: int) -> dict:
         halves = rebuilt.unflatten(-1, (2, hop))
         out[:, first * hop : (first + count) * hop] += halves[..., 0, :].flatten(-2)
         out[:, (first + 1) * hop : (first + count + 1) * hop] += halves[..., 1, :].flatten(-2)
-    elapsed = time.perf_counter() - started
+    elapsed, peak = time.perf_counter() - started, peak_mb()
     result = out[:, hop : hop + length]
     snr = 10 * torch.log10(audio.double().pow(2).sum() / (audio.double() - result.double()).pow(2).sum()).item()
-    return {"seconds": elapsed, "memory_mb": peak_mb() - base, "snr_db": snr}
+    return {"seconds": elapsed, "memory_mb": peak - base, "snr_db": snr}
 
 
 def case_train(name: str, batch: int, reps: int) -> dict:
@@ -139,7 +146,10 @@ def case_train(name: str, batch: int, reps: int) -> dict:
 
 
 def run_case(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, "_case", *args], capture_output=True, text=True, check=False)
+    # a fixed glibc mmap threshold: by default it grows with each large block freed, and the
+    # heap then keeps a length-dependent amount of freed memory resident (±30 % run to run)
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
+    out = subprocess.run([sys.executable, __file__, "_case", *args], capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}"}
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -38,7 +38,7 @@ def test_coefficients_equal_stored_nsgt_sliced_reference(repo_root, umx_mr_7):
     np.testing.assert_allclose(coefs[..., :: int(stride)], ref["c"], atol=1e-5 * np.abs(ref["c"]).max())
 
 
-@pytest.mark.parametrize("length", [1000, 18060 * 2, 44100 * 2 + 7])
+@pytest.mark.parametrize("length", [1000, 18060 * 2 + 7])
 def test_bark_inverse_reconstructs_random_audio(bark, length):
     audio = torch.randn(2, length, dtype=torch.float64, generator=torch.Generator().manual_seed(length))
     coefs = bark.forward(audio)
