@@ -7,6 +7,7 @@ own interpreter, with numpy < 2 (nothing of that venv is committed, only this sc
     /tmp/nsgt19-venv/bin/pip install "numpy<2" cython wheel setuptools
     /tmp/nsgt19-venv/bin/pip install --no-build-isolation nsgt==0.19
     /tmp/nsgt19-venv/bin/python bench/slicq_reference.py tests/data/slicq_reference.npz
+    /tmp/nsgt19-venv/bin/python bench/slicq_reference.py /tmp/slicq_bark.npz --bark  # bench/README.md only
 
 The transform: `NSGT_sliced(MelScale(32.9, 22050, 250), sl_len=18060, tr_area=4516, fs=44100,
 real=True, matrixform=True)`: umx-mr-7's slice and transition lengths (the smallest its Bark
@@ -26,7 +27,7 @@ import sys
 import numpy as np
 import nsgt.nsgfwin_sl as nsgfwin_module
 from nsgt import NSGT_sliced
-from nsgt.fscale import MelScale
+from nsgt.fscale import MelScale, Scale
 
 
 class _NumpyWithIntClip:
@@ -40,10 +41,25 @@ class _NumpyWithIntClip:
 
 nsgfwin_module.np = _NumpyWithIntClip()
 
+class BarkScale(Scale):
+    """xumx-sliCQ's Bark scale on nsgt's Scale (band frequencies only; Q by nsgt's numerical derivative)."""
+
+    def __init__(self, fmin, fmax, bnds):
+        Scale.__init__(self, bnds)
+        self.bmin = 6 * np.arcsinh(fmin / 600.0)
+        self.bbnd = (6 * np.arcsinh(fmax / 600.0) - self.bmin) / (bnds - 1)
+
+    def F(self, bnd=None):
+        bnd = np.arange(self.bnds) if bnd is None else bnd
+        return 600.0 * np.sinh((bnd * self.bbnd + self.bmin) / 6.0)
+
+
 out = sys.argv[1]
-fmin, fmax, bins, sl_len, tr_area, rate, length, stride = 32.9, 22050.0, 250, 18060, 4516, 44100, 13545, 16
+bark = "--bark" in sys.argv  # umx-mr-7's own Bark scale, for bench/README.md only (not stored in tests/data)
+fmin, fmax, bins, sl_len, tr_area, rate, length, stride = 32.9, 22050.0, 262 if bark else 250, 18060, 4516, 44100, 13545, 16
 x = np.random.default_rng(0).standard_normal(length).astype(np.float32)
-transform = NSGT_sliced(MelScale(fmin, fmax, bins), sl_len, tr_area, rate, real=True, matrixform=True)
+scale = BarkScale(fmin, fmax, bins) if bark else MelScale(fmin, fmax, bins)
+transform = NSGT_sliced(scale, sl_len, tr_area, rate, real=True, matrixform=True)
 c = np.array(list(transform.forward((x.astype(np.float64),))))  # (slices, bins, coefficients)
 y = np.concatenate(list(transform.backward(c)), axis=-1)[:length]
 sdr = 10 * np.log10(np.sum(x.astype(np.float64) ** 2) / np.sum((x - y) ** 2))
