@@ -120,7 +120,8 @@ rule compare:
         "../envs/plots.yaml"
     params:
         baseline=BASELINE,
-        variants=EVAL_VARIANTS,
+        # the sliCQ oracle (evaluation.slicq_oracle) as a row after the variants
+        variants=EVAL_VARIANTS + [l for v, l in ORACLES.items() if v != ORACLE_VARIANT],
         oracle=ORACLE_LABEL,
         dataset=KIND,
     script:
