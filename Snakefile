@@ -13,6 +13,7 @@
 # ├── {variant}/estimates/{track}/{target}.wav  separated test tracks; provenance.json beside them
 # ├── {variant}/museval/{track}.json            BSSEval v4 per track (museval's format) + provenance
 # ├── oracle-phasemix/estimates, museval/       the phase-mix oracle, evaluated like a variant
+# ├── oracle-phasemix-slicq/…                   the sliCQ phase-mix oracle (evaluation.slicq_oracle)
 # ├── scores.csv                                per variant, target, track, metric: median over frames
 # ├── summary.csv, summary.md                   median over tracks + provenance; tables with published rows
 # ├── comparison.csv                            each variant vs the baseline: median ΔSDR, Wilcoxon p

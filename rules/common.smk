@@ -27,6 +27,8 @@ from umxmr.settings import (
     ORACLE_LABEL,
     ORACLE_VARIANT,
     evaluation_variants,
+    SLICQ_ORACLE_LABEL,
+    SLICQ_ORACLE_VARIANT,
     models_variant,
     pretrained_variants,
     resolve_variant,
@@ -60,6 +62,11 @@ def get_test_tracks():
 TEST_TRACKS = get_test_tracks()
 METRICS = ["SDR", "SIR", "SAR", "ISR"]
 EVAL_VARIANTS = evaluation_variants(config)
+# the phase-mix oracles evaluated like variants: the STFT's, and the sliCQ's when asked for
+SLICQ_ORACLE = config["evaluation"].get("slicq_oracle")
+ORACLES = {ORACLE_VARIANT: ORACLE_LABEL} | (
+    {SLICQ_ORACLE_VARIANT: SLICQ_ORACLE_LABEL} if SLICQ_ORACLE else {}
+)
 BASELINE = EVAL_VARIANTS[0]
 # report.listening: excerpts of these test tracks on the report's listening pages
 LISTENING = listening_settings(config)
@@ -67,7 +74,7 @@ LISTENING_TRACKS = listening_tracks(LISTENING, TEST_TRACKS)
 
 
 wildcard_constraints:
-    variant="|".join(map(re.escape, [*config["variants"], ORACLE_VARIANT])),
+    variant="|".join(map(re.escape, [*config["variants"], *ORACLES])),
     metric="|".join(METRICS),
     target="|".join(TARGETS),
     track="|".join(map(re.escape, TEST_TRACKS)),
@@ -198,7 +205,7 @@ def get_separation(wildcards):
 def get_museval_jsons(wildcards):
     return expand(
         "results/{variant}/museval/{track}.json",
-        variant=[*EVAL_VARIANTS, ORACLE_VARIANT],
+        variant=[*EVAL_VARIANTS, *ORACLES],
         track=TEST_TRACKS,
     )
 
@@ -225,7 +232,7 @@ def get_listening_inputs(wildcards):
 
 def get_score_labels():
     """Directory name -> the variant name in scores.csv and every table and plot."""
-    return {**{v: v for v in EVAL_VARIANTS}, ORACLE_VARIANT: ORACLE_LABEL}
+    return {**{v: v for v in EVAL_VARIANTS}, **ORACLES}
 
 
 def trained_variants():

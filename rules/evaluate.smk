@@ -28,6 +28,40 @@ rule oracle_estimates:
         "../workflow_scripts/oracle_estimates.py"
 
 
+# The sliCQ phase-mix oracle of one test track (evaluation.slicq_oracle): each source's
+# |sliCQ| with the mixture's phase, on the transform of that sliced variant (umx-mr-7).
+rule oracle_slicq_estimates:
+    input:
+        manifest=MANIFEST,
+    output:
+        estimates=expand(
+            "results/{oracle}/estimates/{{track}}/{target}.wav",
+            oracle=SLICQ_ORACLE_VARIANT,
+            target=SCORED,
+        ),
+        provenance=f"results/{SLICQ_ORACLE_VARIANT}/estimates/{{track}}/provenance.json",
+    log:
+        "logs/evaluate/oracle-slicq/{track}.log",
+    benchmark:
+        "benchmarks/evaluate/oracle-slicq/{track}.tsv"
+    group:
+        "per_track"  # bundled for SLURM: profiles/slurm group-components
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        # float64, a chunk of slices at a time: the slices of the mixture and the sources and
+        # the estimates' (~0.35 GB each for a 4-minute stereo track)
+        mem_mb=8000,
+    params:
+        targets=SCORED,
+        sums=STUDY.sums,
+        sample_format=config["separation"].get("sample_format", "float"),
+        slicq=resolve_variant(config, SLICQ_ORACLE) if SLICQ_ORACLE else None,
+    script:
+        "../workflow_scripts/oracle_estimates.py"
+
+
 # BSSEval v4 of one separated test track, in museval's JSON format.
 rule evaluate:
     input:
@@ -115,7 +149,8 @@ rule compare:
         runtime=fixed_time(10),
     params:
         baseline=BASELINE,
-        variants=EVAL_VARIANTS,
+        # the sliCQ oracle (evaluation.slicq_oracle) as a row after the variants
+        variants=EVAL_VARIANTS + [l for v, l in ORACLES.items() if v != ORACLE_VARIANT],
         oracle=ORACLE_LABEL,
         dataset=KIND,
         targets_meaning=STUDY.meaning(),

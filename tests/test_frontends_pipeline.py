@@ -18,7 +18,7 @@ from umxmr.models.transforms import ISTFT, STFT
 from workflow_helpers import ROOT, snakemake, workdir_with_config
 
 RATE = 44100.0
-NEW_VARIANTS = ["umx-mr-4", "umx-mr-4-s2", "umx-mr-7"]
+NEW_VARIANTS = ["umx-mr-4", "umx-mr-4-s2", "umx-mr-7", "umx-mr-7-whole"]
 
 
 @pytest.fixture
@@ -86,6 +86,10 @@ def test_full_comparison_lists_defined_variants_and_its_dag_builds(config, tmp_p
     for n_fft, hop in [(4096, 1024), (16384, 4096), (1024, 256), (8192, 2048), (2048, 512)]:
         assert f"data/stats/nfft{n_fft}_hop{hop}.npz" in out
     assert counts["dataset_statistics"] == 5
+    # the sliCQ phase-mix oracle row (umx-mr-7's transform) beside the STFT one, one job per test track
+    assert extra["evaluation"]["slicq_oracle"] == "umx-mr-7"
+    assert counts["oracle_slicq_estimates"] == counts["oracle_estimates"] > 0
+    assert "results/oracle-phasemix-slicq/museval/" in out
 
 
 @pytest.mark.workflow

@@ -55,6 +55,13 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
                 f"evaluation.variants: {name!r} is not a variant; defined variants: {', '.join(config['variants'])}"
                 + ("" if given else " (evaluation.variants is left out, so the default list applies; set it to the variants to compare)")
             )
+    slicq_oracle = config["evaluation"].get("slicq_oracle")
+    if slicq_oracle is not None:
+        row = config["variants"].get(slicq_oracle)
+        if row is None:
+            errors.append(f"evaluation.slicq_oracle: {slicq_oracle!r} is not a variant; defined variants: {', '.join(config['variants'])}")
+        elif not (row.get("model", {}).get("nsgt") or {}).get("sliced", False):
+            errors.append(f"evaluation.slicq_oracle: {slicq_oracle!r} has no sliced NSGT (model.nsgt.sliced: true in its row); name one that has, e.g. umx-mr-7")
     dataset = config["dataset"]
     if dataset["kind"] == "trackfolder" and "stems" not in dataset:
         errors.append("dataset.stems: required for kind trackfolder (the file name of each stem in a track folder)")

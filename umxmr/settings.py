@@ -64,6 +64,9 @@ SECTIONS = tuple(PUBLISHED_DEFAULTS)
 # scores.csv, every table and every plot.
 ORACLE_VARIANT = "oracle-phasemix"
 ORACLE_LABEL = "oracle (phase-mix 4096)"
+# the sliCQ phase-mix oracle (evaluation.slicq_oracle names the sliced variant whose transform it uses)
+SLICQ_ORACLE_VARIANT = "oracle-phasemix-slicq"
+SLICQ_ORACLE_LABEL = "oracle (phase-mix sliCQ)"
 
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

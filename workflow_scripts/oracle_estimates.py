@@ -19,4 +19,5 @@ phase_mix_track_files(
     run=provenance(snakemake.config, Path(snakemake.scriptdir).parent),
     sums=snakemake.params.sums,
     sample_format=snakemake.params.sample_format,
+    slicq=getattr(snakemake.params, "slicq", None),  # the sliCQ oracle's variant settings
 )

@@ -1,8 +1,10 @@
-"""umx-mr-7 ("umx-nsgt"): Open-Unmix's core on an NSGT magnitude instead of an STFT one.
+"""umx-mr-7 ("umx-nsgt") and umx-mr-7-whole: Open-Unmix's core on an NSGT magnitude instead of an STFT one.
 
-The octave-scale NSGT in matrix form (umxmr.models.nsgt) has one row per band and many more
-time coefficients than an STFT has frames (one per ~18 samples at 12 bands per octave up
-to 22 kHz, set by the widest band). The recurrent core would crawl over that, so the
+The input: the sliced NSGT's slices overlap-added onto one grid (umx-mr-7, umxmr.models.slicq:
+one coefficient per ~62 samples for the Bark sliCQ; `frame_pool` 16) or the whole-signal
+octave-scale NSGT in matrix form (umx-mr-7-whole, umxmr.models.nsgt: one per ~18 samples at
+12 bands per octave up to 22 kHz, set by the widest band; `frame_pool` 56), one row per band,
+many more time coefficients than an STFT has frames. The recurrent core would crawl over that, so the
 magnitude is averaged over `frame_pool` coefficients per frame (56 gives ~1030 samples, the
 STFT's hop); the core's mask is held over those coefficients and multiplied with the
 mixture's NSGT magnitude. So the output keeps the NSGT's full time resolution per band.

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from umxmr.models.frontends import FRONTENDS, MultiStftFrontend, NsgtFrontend, StftFrontend
+from umxmr.models.frontends import FRONTENDS, MultiStftFrontend, NsgtFrontend, SlicedNsgtFrontend, StftFrontend
 from umxmr.models.multires import MultiResUnmix
 from umxmr.models.nsgt_unmix import NsgtUnmix
 from umxmr.models.openunmix import OpenUnmix
@@ -24,7 +24,7 @@ from umxmr.models.transforms import bandwidth_to_max_bin
 
 Stats = tuple[np.ndarray, np.ndarray]
 Builder = Callable[[Mapping[str, Any], float, np.ndarray | None, np.ndarray | None, Sequence[Stats]], nn.Module]
-Frontend = StftFrontend | MultiStftFrontend | NsgtFrontend
+Frontend = StftFrontend | MultiStftFrontend | NsgtFrontend | SlicedNsgtFrontend
 
 
 def _openunmix_args(settings: Mapping[str, Any], rate: float, mean: np.ndarray | None, scale: np.ndarray | None) -> dict[str, Any]:
@@ -75,7 +75,8 @@ def build_nsgt(
     frontend = NsgtFrontend.from_settings(settings, rate, center=True)
     args = _openunmix_args(settings, rate, mean, scale)
     # every NSGT band up to model.nsgt.fmax, learnable input normalisation from 0 and 1
-    args.update(nb_bins=frontend.nsgt.nb_bins(), max_bin=None)
+    # (whole-signal and sliced alike: no dataset statistics)
+    args.update(nb_bins=frontend.nb_bins(), max_bin=None)
     return NsgtUnmix(frame_pool=settings["model"]["nsgt"]["frame_pool"], **args)
 
 

@@ -20,10 +20,11 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from umxmr.data.audio import SAMPLE_FORMATS, AudioError, audio_info, open_audio, write_audio_blocks
+from umxmr.data.audio import SAMPLE_FORMATS, AudioError, audio_info, open_audio, read_audio, write_audio_blocks
 from umxmr.data.layout import load_manifest
 from umxmr.provenance import write_separation_provenance
 from umxmr.models.blocked import OverlapAdd, Reader, array_reader, nb_frames, stft_frames
+from umxmr.models.slicq import SliCQ
 from umxmr.models.transforms import ISTFT, STFT
 
 # the oracle's "separation settings" for the provenance tables: no Wiener/EM, no residual
@@ -142,6 +143,38 @@ class _FileReader:
         return torch.from_numpy(np.ascontiguousarray(total.T))
 
 
+def slicq_phase_mix(mixture: np.ndarray, sources: Mapping[str, np.ndarray], slicq: SliCQ, chunk: int = 16) -> dict[str, np.ndarray]:
+    """`{target: (nb_timesteps, nb_channels)}`: |sliCQ(source)| · exp(i∠sliCQ(mixture)) per slice, inverted.
+
+    The sliCQ counterpart of `phase_mix` (xumx-sliCQ's `phasemix_sep` oracle), in float64,
+    umx-mr-7's transform by default (`slicq_of_variant`); the ceiling of a model that
+    predicts each slice's magnitude perfectly, before any Wiener filter.
+    """
+    length = mixture.shape[0]
+    for name, audio in sources.items():
+        if audio.shape != mixture.shape:
+            raise ValueError(f"source {name!r} has shape {audio.shape}, the mixture {mixture.shape}")
+    names = list(sources)
+    with torch.no_grad():
+        # (1 + nb_sources, nb_channels, nb_slices, slice_length), a chunk of slices at a time
+        # so that no whole-track coefficients are held (~3 GB per source for 4 minutes)
+        slices = slicq.slices(torch.from_numpy(np.stack([mixture, *(sources[n] for n in names)]).transpose(0, 2, 1).astype(np.float64)))
+        out = []
+        for first in range(0, slices.shape[-2], chunk):
+            coefs = slicq.analyse(slices[..., first : first + chunk, :])
+            out.append(slicq.synthesise(coefs[1:].abs() * torch.exp(1j * coefs[:1].angle())))
+        estimates = slicq.unslice(torch.cat(out, -2), length).numpy()
+    return {n: estimates[k].T for k, n in enumerate(names)}
+
+
+def slicq_of_variant(settings: Mapping[str, Any], rate: float) -> SliCQ:
+    """The sliCQ of a variant's resolved settings (`model.nsgt` with `sliced: true`, e.g. umx-mr-7)."""
+    scale = settings["model"].get("nsgt") or {}
+    if not scale.get("sliced", False):
+        raise ValueError("model.nsgt: the sliCQ oracle needs a variant with model.nsgt.sliced: true (e.g. umx-mr-7)")
+    return SliCQ(scale["scale"], scale["fmin"], scale["fmax"], scale["bins"], rate, scale.get("slice_length"), scale.get("transition_length"))
+
+
 def phase_mix_track_files(
     track: str,
     manifest: Path,
@@ -153,6 +186,7 @@ def phase_mix_track_files(
     hop: int = 1024,
     sums: Mapping[str, Sequence[str]] | None = None,
     sample_format: str = "float",
+    slicq: Mapping[str, Any] | None = None,
 ) -> None:
     """Write the phase-mix oracle of test track `track` as one WAV per target (`sample_format`:
     a key of umxmr.data.audio.SAMPLE_FORMATS), and to `provenance_out` the record of what
@@ -160,17 +194,24 @@ def phase_mix_track_files(
 
     A target named in `sums` (a single-target study's complement, `umxmr.target_sets`) is
     the sum of those stems, as musdb's accompaniment. The stems are read and the estimates
-    written block by block (bounded memory)."""
+    written block by block (bounded memory). `slicq`: the resolved settings of a sliced-NSGT
+    variant (umx-mr-7) to take the phase-mix on its sliCQ instead of the STFT (whole track)."""
     tracks = {t.name: t for t in load_manifest(Path(manifest))["test"]}
     if track not in tracks:
         raise ValueError(f"track {track!r} is not a test track of {manifest}")
     info = tracks[track]
     sums = sums or {}
-    with ExitStack() as stack:
-        mixture = _FileReader([info.path("mixture")], stack)
-        sources = {t: _FileReader([info.path(s) for s in sums.get(t, [t])], stack) for t in targets}
-        for r in sources.values():
-            if r.frames != mixture.frames:
-                raise ValueError(f"{r.name}: {r.frames} samples, the mixture {mixture.frames}; the manifest {manifest} is stale, rebuild it")
-        write_audio_blocks(outputs, list(targets), phase_mix_blocks(mixture, sources, mixture.frames, n_fft, hop), info.rate, SAMPLE_FORMATS[sample_format])
+    if slicq is not None:
+        mixture = read_audio(info.path("mixture"), dtype="float64")
+        sources = {t: sum(read_audio(info.path(s), dtype="float64") for s in sums.get(t, [t])) for t in targets}
+        estimates = slicq_phase_mix(mixture, sources, slicq_of_variant(slicq, info.rate))
+        write_audio_blocks(outputs, list(targets), iter([estimates]), info.rate, SAMPLE_FORMATS[sample_format])
+    else:
+        with ExitStack() as stack:
+            mixture = _FileReader([info.path("mixture")], stack)
+            sources = {t: _FileReader([info.path(s) for s in sums.get(t, [t])], stack) for t in targets}
+            for r in sources.values():
+                if r.frames != mixture.frames:
+                    raise ValueError(f"{r.name}: {r.frames} samples, the mixture {mixture.frames}; the manifest {manifest} is stale, rebuild it")
+            write_audio_blocks(outputs, list(targets), phase_mix_blocks(mixture, sources, mixture.frames, n_fft, hop), info.rate, SAMPLE_FORMATS[sample_format])
     write_separation_provenance(provenance_out, run, "cpu", ORACLE_SEPARATION, {})  # torch on the CPU, float64
