@@ -39,10 +39,10 @@ rule select_seed:
         "logs/train/{variant}/{target}.select_seed.log",
     benchmark:
         "benchmarks/train/{variant}/{target}.select_seed.tsv"
-    group:
-        "per_variant"
     wildcard_constraints:
         variant=pattern_of([v for v in config["variants"] if v not in PRETRAINED]),
+    group:
+        "per_variant"
     conda:
         "../envs/torch.yaml"
     resources:
