@@ -75,26 +75,27 @@ def pad_or_truncate(references: np.ndarray, estimates: np.ndarray) -> np.ndarray
     return estimates
 
 
-def _silent(channel_sums: np.ndarray) -> np.ndarray:
-    """(nsrc,) bool: museval's silence test on (nsrc, nsampl) sums over channels."""
-    return np.all(channel_sums == 0, axis=1)
-
-
 def _frames(nsampl: int, win: int, hop: int) -> list[slice]:
     """museval's ``metrics.Framing(win, hop, nsampl)`` as a list of slices."""
     nwin = int(np.floor((nsampl - win + hop) / hop)) if win < nsampl else 1
     return [slice(t * hop, min(t * hop + win, nsampl)) for t in range(nwin)]
 
 
-def _as_sources(audio: Sequence[np.ndarray] | np.ndarray, kind: str) -> np.ndarray:
-    arr = np.asarray(np.array(audio), dtype=np.float64)
-    if arr.ndim == 2:  # (nsrc, nsampl): mono, as museval's atleast_3d
-        arr = arr[:, :, None]
-    if arr.ndim != 3 or 0 in arr.shape:
-        raise ValueError(f"{kind} must be a non-empty (nsrc, nsampl, nchan) array, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{kind} contain NaN or inf")
-    return arr
+def _as_sources(audio: Sequence[np.ndarray] | np.ndarray, kind: str) -> list[np.ndarray]:
+    """Each source as a float64 (nsampl, nchan) array (mono (nsampl,) gets one channel, as
+    museval's ``atleast_3d``), checked non-empty and finite; no stacked copy is made."""
+    sources = [np.asarray(a, dtype=np.float64) for a in audio]
+    if not sources:
+        raise ValueError(f"{kind}: no sources given")
+    out = []
+    for k, arr in enumerate(sources):
+        arr = arr[:, None] if arr.ndim == 1 else arr
+        if arr.ndim != 2 or 0 in arr.shape:
+            raise ValueError(f"{kind}: source {k} must be a non-empty (nsampl, nchan) array, got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{kind}: source {k} contains NaN or inf")
+        out.append(arr)
+    return out
 
 
 def framewise_sdr(
@@ -105,40 +106,51 @@ def framewise_sdr(
 ) -> np.ndarray:
     """SDR of ``museval.evaluate(references, estimates, win, hop, mode="v4")``: (nsrc, nwin) dB.
 
-    ``references`` (nsrc, nsampl, nchan) and ``estimates`` (nsrc, any nsampl, nchan) in the
-    same source order; ``win``/``hop`` in samples. NaN in frames where any source of this
-    call is silent. Raises ValueError for mismatched sources/channels, non-finite audio,
-    ``win``/``hop`` < 1, or a whole reference or estimate that is silent (museval's refusal).
+    ``references``: nsrc arrays (nsampl, nchan) of one shape; ``estimates``: nsrc arrays
+    (any nsampl, nchan), same source order (a stacked (nsrc, nsampl, nchan) array works too).
+    ``win``/``hop`` in samples. NaN in frames where any source of this call is silent.
+    Raises ValueError for mismatched sources/shapes, non-finite audio, ``win``/``hop`` < 1, or
+    a whole reference or estimate that is silent (museval's refusal). Memory: the inputs plus
+    a few (nsampl,) arrays of one source at a time.
     """
     refs = _as_sources(references, "references")
     ests = _as_sources(estimates, "estimates")
-    if refs.shape[0] != ests.shape[0] or refs.shape[2] != ests.shape[2]:
-        raise ValueError(
-            f"references have shape {refs.shape} and estimates {ests.shape}: sources and channels must match"
-        )
+    if len(refs) != len(ests):
+        raise ValueError(f"{len(refs)} references but {len(ests)} estimates")
+    shape = refs[0].shape
+    for k, (ref, est) in enumerate(zip(refs, ests)):
+        if ref.shape != shape or est.shape[1] != shape[1]:
+            raise ValueError(
+                f"source {k}: reference {ref.shape} and estimate {est.shape} against reference 0 "
+                f"{shape}: references must share one shape, estimates their channel count"
+            )
     if int(win) != win or int(hop) != hop or win < 1 or hop < 1:
         raise ValueError(f"win={win} and hop={hop} must be whole numbers of samples >= 1")
-    win, hop = int(win), int(hop)
-    ests = pad_or_truncate(refs, ests)
-    ref_sum, est_sum = refs.sum(axis=2), ests.sum(axis=2)  # museval's silence test sums channels
-    for kind, sums in (("reference", ref_sum), ("estimate", est_sum)):
-        silent = np.flatnonzero(_silent(sums))
-        if silent.size:
-            raise ValueError(
-                f"{kind} of source {int(silent[0])} is silent (all zeros, or channels cancelling at "
-                "every sample): BSSEval (museval) refuses silent sources"
-            )
-    signal = np.einsum("snc,snc->sn", refs, refs)  # per sample, summed over channels
-    diff = ests - refs
-    error = np.einsum("snc,snc->sn", diff, diff)
-    frames = _frames(refs.shape[1], win, hop)
-    out = np.full((refs.shape[0], len(frames)), np.nan)
-    for t, sl in enumerate(frames):
-        if _silent(ref_sum[:, sl]).any() or _silent(est_sum[:, sl]).any():
-            continue
-        num, den = signal[:, sl].sum(axis=1), error[:, sl].sum(axis=1)
-        with np.errstate(divide="ignore"):
-            out[:, t] = np.where(den > 0, 10.0 * np.log10(num / np.where(den > 0, den, 1.0)), ZERO_ERROR_SDR)
+    frames = _frames(shape[0], int(win), int(hop))
+    nsrc = len(refs)
+    signal = np.empty((nsrc, len(frames)))
+    error = np.empty((nsrc, len(frames)))
+    masked = np.zeros(len(frames), dtype=bool)
+    for k, (ref, est) in enumerate(zip(refs, ests)):
+        est = pad_or_truncate(ref[None], est[None])[0]
+        for kind, audio in (("reference", ref), ("estimate", est)):
+            sums = audio.sum(axis=1)  # museval's silence test sums the channels
+            if not np.any(sums):
+                raise ValueError(
+                    f"{kind} of source {k} is silent (all zeros, or channels cancelling at "
+                    "every sample): BSSEval (museval) refuses silent sources"
+                )
+            masked |= [not np.any(sums[sl]) for sl in frames]
+        energy = np.einsum("nc,nc->n", ref, ref)  # per sample, summed over channels
+        signal[k] = [energy[sl].sum() for sl in frames]
+        diff = est - ref
+        energy = np.einsum("nc,nc->n", diff, diff)
+        del diff
+        error[k] = [energy[sl].sum() for sl in frames]
+        del energy
+    with np.errstate(divide="ignore"):
+        out = np.where(error > 0, 10.0 * np.log10(signal / np.where(error > 0, error, 1.0)), ZERO_ERROR_SDR)
+    out[:, masked] = np.nan
     return out
 
 
