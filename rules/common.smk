@@ -45,7 +45,13 @@ def get_test_tracks():
 
 
 TEST_TRACKS = get_test_tracks()
-METRICS = ["SDR", "SIR", "SAR", "ISR"]
+# evaluation.metrics: [SDR] (the exact SDR path only) or all four (full BSSEval v4 as well)
+METRICS = [
+    m
+    for m in ["SDR", "SIR", "SAR", "ISR"]
+    if m in config["evaluation"].get("metrics", ["SDR", "SIR", "SAR", "ISR"])
+]
+FULL_BSSEVAL = len(METRICS) == 4
 EVAL_VARIANTS = config["evaluation"]["variants"]
 BASELINE = EVAL_VARIANTS[0]
 
@@ -147,10 +153,14 @@ def get_separation(wildcards):
     return variant_separation(config, wildcards.variant)
 
 
-def get_museval_jsons(wildcards):
+def get_score_jsons(wildcards):
+    """The SDR-path JSONs (SDR-only scores and uSDR) of every evaluated variant and track, and
+    with all four metrics museval's full JSONs beside them (SDR, SIR, SAR, ISR come from these)."""
+    folders = ["sdr", "museval"] if FULL_BSSEVAL else ["sdr"]
     return expand(
-        "results/{variant}/museval/{track}.json",
+        "results/{variant}/{folder}/{track}.json",
         variant=[*EVAL_VARIANTS, ORACLE_VARIANT],
+        folder=folders,
         track=TEST_TRACKS,
     )
 

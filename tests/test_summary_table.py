@@ -60,3 +60,20 @@ def test_provenance_section_has_one_row_per_variant_in_table_order():
     rows = lines[header + 2 : header + 5]
     assert [r.split(" | ")[0] for r in rows] == [f"| {ORACLE}", "| umx-mr-0", "| mr"]
     assert rows[1] == "| umx-mr-0 | " + " | ".join(f"umx-mr-0:{c}" for c in TABLE_COLUMNS) + " |"
+
+
+def test_sdr_only_study_with_usdr_column_and_section():
+    df = scores()
+    df = df[df.metric == "SDR"]
+    usdr = df.assign(metric="uSDR", score=df["score"] + df["target"].map({"vocals": 0.0, "drums": 1.0, "bass": 2.0, "other": 3.0}))
+    both = pd.concat([df, usdr], ignore_index=True)
+    text = to_markdown(summary_sections(summarize(both), paired_comparison(both, "umx-mr-0"), ["umx-mr-0", "mr"], ORACLE, "demo"))
+    lines = text.splitlines()
+    assert "Metrics computed: SDR (evaluation.metrics: [SDR]; SIR, SAR and ISR not computed), and uSDR (global SDR)." in text
+    assert "| variant | vocals | drums | bass | other | uSDR, mean of targets | tracks | source |" in lines
+    # umx-mr-0: tracks 4, 5, 6 -> SDR median 5; uSDR mean over tracks 5 + offset, mean of targets 5 + 1.5
+    assert "| umx-mr-0 | 5.00 | 5.00 | 5.00 | 5.00 | 6.50 | 3 | this run |" in lines
+    assert "| X-UMX | 6.79 | 6.46 | 5.35 | 4.55 | – | 50 | published, not re-run here |" in lines
+    assert "## uSDR per target (global SDR, not museval's)" in text
+    assert "| umx-mr-0 | 5.00 | 6.00 | 7.00 | 8.00 | 6.50 | 3 |" in lines
+    assert "NOT museval's median of medians" in text

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from umxmr.evaluation.aggregate import USDR
 from umxmr.targets import target_order
 from umxmr.provenance import TABLE_COLUMNS
 
@@ -42,36 +43,59 @@ def _p(value: float) -> str:
     return f"{value:.3g}" if value >= 1e-4 else "< 1e-4"
 
 
+USDR_HEADER = "uSDR, mean of targets"
+
+
+def _metrics_line(summary: pd.DataFrame) -> str:
+    held = [m for m in ("SDR", "SIR", "SAR", "ISR") if m in set(summary["metric"])]
+    line = f"Metrics computed: {', '.join(held) or 'none'}"
+    if held == ["SDR"]:
+        line += " (evaluation.metrics: [SDR]; SIR, SAR and ISR not computed)"
+    return line + (f", and {USDR} (global SDR)." if USDR in set(summary["metric"]) else ".")
+
+
 def summary_sections(
     summary: pd.DataFrame, comparison: pd.DataFrame, variants: Sequence[str], oracle: str, dataset: str, metric: str = "SDR"
 ) -> list[Section]:
     """The tables. ``summary`` is :func:`umxmr.evaluation.aggregate.summarize`'s frame, ``comparison``
     :func:`umxmr.evaluation.compare.paired_comparison`'s; rows: ``oracle`` (the oracle's label) first,
-    then ``variants`` in that order, then the published rows."""
+    then ``variants`` in that order, then the published rows. Where ``summary`` has uSDR rows
+    (global SDR, mean over tracks), the first table gets a column with their mean over targets
+    and a table of its own per target."""
     sdr = summary[summary["metric"] == metric].copy()
     sdr["variant"] = sdr["variant"].astype(str)
+    usdr = summary[summary["metric"] == USDR].assign(variant=lambda d: d["variant"].astype(str))
+    has_usdr = not usdr.empty
     targets = target_order(sdr["target"])
     present = set(sdr["variant"])
     ordered = [oracle] * (oracle in present) + [v for v in variants if v in present and v != oracle]
     scores = Section(
         f"{metric} per target (BSSEval v4, museval)",
-        f"Median over tracks of the median over 1 s frames, in dB; dataset: {dataset}.",
-        ["variant", *targets, "tracks", "source"],
+        f"Median over tracks of the median over 1 s frames, in dB; dataset: {dataset}. {_metrics_line(summary)}",
+        ["variant", *targets, *([USDR_HEADER] if has_usdr else []), "tracks", "source"],
     )
     for variant in ordered:
         part = sdr[sdr["variant"] == variant].set_index("target")
         label = f"{variant} (upper reference)" if variant == oracle else variant
         n = sorted(set(part["n_tracks"].astype(int)))
-        scores.rows.append([label, *(_db(part["score"].get(t, float("nan"))) for t in targets),
+        extra = [_db(usdr.loc[usdr["variant"] == variant, "score"].mean())] if has_usdr else []
+        scores.rows.append([label, *(_db(part["score"].get(t, float("nan"))) for t in targets), *extra,
                             " / ".join(map(str, n)), "this run"])
     for name, values in PUBLISHED_SDR.items():
-        scores.rows.append([name, *(_db(values.get(t, float("nan"))) for t in targets), "50", PUBLISHED_NOTE])
+        extra = ["–"] if has_usdr else []
+        scores.rows.append([name, *(_db(values.get(t, float("nan"))) for t in targets), *extra, "50", PUBLISHED_NOTE])
     scores.notes = [
         f"The published rows are MUSDB18-HQ test-set numbers ({PUBLISHED_NOTE}); they are not "
         "comparable with results on the generated demo data, only with a run on MUSDB18-HQ.",
         "The oracle row is the phase-mix oracle (each source's |STFT 4096| with the mixture's "
         "phase), evaluated by the same museval rules as the variants.",
     ]
+    if has_usdr:
+        scores.notes.append(
+            f"{USDR_HEADER}: NOT museval's median of medians but the global SDR (uSDR) of the Music "
+            "Demixing Challenge 2021 and Music-Source-Separation-Training: one SNR over each whole "
+            "track, 10·log10((Σs² + 1e-7) / (Σ(s − ŝ)² + 1e-7)), mean over tracks, then over targets."
+        )
     paired = Section(f"Paired comparison ({metric}, same tracks)", "")
     if comparison.empty:
         paired.intro = "Only one variant was evaluated: nothing to compare."
@@ -83,7 +107,25 @@ def summary_sections(
             for r in comparison.itertuples()
         ]
         paired.notes = ["Δ = variant − baseline per track; two-sided Wilcoxon signed-rank test (scipy)."]
-    return [scores, paired, _provenance_section(summary, ordered)]
+    sections = [scores, paired]
+    if has_usdr:
+        sections.append(_usdr_section(usdr, ordered, targets))
+    return [*sections, _provenance_section(summary, ordered)]
+
+
+def _usdr_section(usdr: pd.DataFrame, ordered: Sequence[str], targets: Sequence[str]) -> Section:
+    section = Section(
+        f"{USDR} per target (global SDR, not museval's)",
+        "One SNR over each whole track, mean over tracks, in dB (MDX 2021 / Music-Source-Separation-"
+        "Training 'sdr'); the estimates and tracks of the first table.",
+        ["variant", *targets, "mean of targets", "tracks"],
+    )
+    for variant in ordered:
+        part = usdr[usdr["variant"] == variant].set_index("target")
+        n = sorted(set(part["n_tracks"].astype(int)))
+        section.rows.append([variant, *(_db(part["score"].get(t, float("nan"))) for t in targets),
+                             _db(part["score"].mean()), " / ".join(map(str, n))])
+    return section
 
 
 def _provenance_section(summary: pd.DataFrame, ordered: Sequence[str]) -> Section:
