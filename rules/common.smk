@@ -155,7 +155,8 @@ def get_separation(wildcards):
 
 def get_score_jsons(wildcards):
     """The SDR-path JSONs (SDR-only scores and uSDR) of every evaluated variant and track, and
-    with all four metrics museval's full JSONs beside them (SDR, SIR, SAR, ISR come from these)."""
+    with all four metrics museval's full JSONs beside them (SDR, SIR, SAR, ISR come from these).
+    """
     folders = ["sdr", "museval"] if FULL_BSSEVAL else ["sdr"]
     return expand(
         "results/{variant}/{folder}/{track}.json",
