@@ -75,6 +75,20 @@ def pad_or_truncate(references: np.ndarray, estimates: np.ndarray) -> np.ndarray
     return estimates
 
 
+def _silent(audio: np.ndarray, sl: slice, block: int = 1 << 16) -> bool:
+    """museval's silence test (``metrics._any_source_silent``) on ``audio[sl]`` (nsampl, nchan):
+    the sum over channels is zero at every sample; blocks of ``block`` samples, stopping at
+    the first sound."""
+    for start in range(sl.start, sl.stop, block):
+        part = audio[start : min(start + block, sl.stop)]
+        sums = part[:, 0].copy()
+        for c in range(1, part.shape[1]):
+            sums += part[:, c]
+        if np.any(sums):
+            return False
+    return True
+
+
 def _frames(nsampl: int, win: int, hop: int) -> list[slice]:
     """museval's ``metrics.Framing(win, hop, nsampl)`` as a list of slices."""
     nwin = int(np.floor((nsampl - win + hop) / hop)) if win < nsampl else 1
@@ -134,20 +148,19 @@ def framewise_sdr(
     for k, (ref, est) in enumerate(zip(refs, ests)):
         est = pad_or_truncate(ref[None], est[None])[0]
         for kind, audio in (("reference", ref), ("estimate", est)):
-            sums = audio.sum(axis=1)  # museval's silence test sums the channels
-            if not np.any(sums):
+            if _silent(audio, slice(0, len(audio))):
                 raise ValueError(
                     f"{kind} of source {k} is silent (all zeros, or channels cancelling at "
                     "every sample): BSSEval (museval) refuses silent sources"
                 )
-            masked |= [not np.any(sums[sl]) for sl in frames]
-        energy = np.einsum("nc,nc->n", ref, ref)  # per sample, summed over channels
-        signal[k] = [energy[sl].sum() for sl in frames]
-        diff = est - ref
-        energy = np.einsum("nc,nc->n", diff, diff)
-        del diff
-        error[k] = [energy[sl].sum() for sl in frames]
-        del energy
+        for t, sl in enumerate(frames):
+            # frame by frame, in cache: a frame's rows are contiguous, its samples and channels
+            # one vector; Σ over samples and channels as einsum's dot (numpy's own loop, no
+            # BLAS threads)
+            r, e = ref[sl].reshape(-1), est[sl].reshape(-1)
+            masked[t] |= _silent(ref, sl) or _silent(est, sl)
+            d = e - r
+            signal[k, t], error[k, t] = np.einsum("i,i->", r, r), np.einsum("i,i->", d, d)
     with np.errstate(divide="ignore"):
         out = np.where(error > 0, 10.0 * np.log10(signal / np.where(error > 0, error, 1.0)), ZERO_ERROR_SDR)
     out[:, masked] = np.nan
