@@ -47,8 +47,10 @@ def generated_track(seconds: float, seed: int) -> tuple[list[np.ndarray], list[n
 
 
 def timed(func, *args):
-    start = time.perf_counter()
+    """(wall seconds, result); the CPU seconds of this process go to ``timed.cpu``."""
+    start, cpu = time.perf_counter(), time.process_time()
     out = func(*args)
+    timed.cpu = time.process_time() - cpu
     return time.perf_counter() - start, out
 
 
@@ -58,7 +60,8 @@ def part_speed(seconds: float, museval_seconds: list[float]) -> None:
     refs, ests = generated_track(seconds, 0)
     with threadpool_limits(1):
         t_fast, sdr = timed(framewise_sdr, refs, ests, RATE, RATE)
-        print(f"SDR path, {seconds:.0f} s track: {t_fast:.3f} s ({sdr.shape[1]} frames)")
+        c_fast = timed.cpu
+        print(f"SDR path, {seconds:.0f} s track: {t_fast:.3f} s wall, {c_fast:.3f} s CPU ({sdr.shape[1]} frames)")
         t_import, museval = timed(import_museval)
         print(f"import museval: {t_import:.2f} s (the SDR path does not import it)")
         points = []
@@ -66,20 +69,25 @@ def part_speed(seconds: float, museval_seconds: list[float]) -> None:
             n = int(excerpt * RATE)
             r, e = [x[:n] for x in refs], [x[:n] for x in ests]
             t_mus, expected = timed(museval.evaluate, r, e, RATE, RATE)
+            c_mus = timed.cpu
             t_ours, ours = timed(framewise_sdr, r, e, RATE, RATE)
+            c_ours = timed.cpu
             ok = np.array_equal(np.isnan(ours), np.isnan(expected[0]))
             diff = np.nanmax(np.abs(ours - expected[0]))
-            points.append((excerpt, t_mus))
+            points.append((excerpt, t_mus, c_mus))
             print(
-                f"{excerpt:.0f} s excerpt: museval.evaluate {t_mus:.1f} s, SDR path {t_ours:.4f} s, "
-                f"ratio {t_mus / t_ours:.0f}x; max |ΔSDR| {diff:.1e} dB, same NaN frames: {ok}"
+                f"{excerpt:.0f} s excerpt: museval.evaluate {t_mus:.1f} s wall / {c_mus:.1f} s CPU, SDR path "
+                f"{t_ours:.4f} s / {c_ours:.4f} s, ratio {t_mus / t_ours:.0f}x wall, {c_mus / c_ours:.0f}x CPU; "
+                f"max |ΔSDR| {diff:.1e} dB, same NaN frames: {ok}"
             )
     if len(points) >= 2:
-        (x0, y0), (x1, y1) = points[0], points[-1]
+        (x0, y0, z0), (x1, y1, z1) = points[0], points[-1]
         t_mus = y0 + (y1 - y0) * (seconds - x0) / (x1 - x0)
+        c_mus = z0 + (z1 - z0) * (seconds - x0) / (x1 - x0)
         print(
             f"museval.evaluate at {seconds:.0f} s, extrapolated (line through {x0:.0f} s and {x1:.0f} s): "
-            f"{t_mus:.0f} s; ratio to the SDR path on the whole track: {t_mus / t_fast:.0f}x"
+            f"{t_mus:.0f} s wall / {c_mus:.0f} s CPU; ratio to the SDR path on the whole track: "
+            f"{t_mus / t_fast:.0f}x wall, {c_mus / c_fast:.0f}x CPU"
         )
 
 
@@ -105,15 +113,21 @@ def part_throughput(workdir: Path, tracks: int, track_seconds: float, workers: i
     for path in workdir.glob("*/*/*.wav"):  # into the page cache
         path.read_bytes()
     batches = [[str(f) for f in folders[w::workers]] for w in range(workers)]
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers) as pool:  # the workers are reaped on leaving: their CPU is counted
         list(pool.map(_evaluate_batch, batches))
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     audio = tracks * track_seconds
     print(
         f"throughput: {tracks} tracks x {track_seconds:.0f} s = {audio / 60:.1f} min of 4-target stereo audio "
-        f"in {wall:.1f} s with {workers} processes: {audio / wall:.0f} audio-seconds per second "
-        f"(the 3.45 h MUSDB18 test set: {3.45 * 3600 / (audio / wall):.0f} s)"
+        f"in {wall:.1f} s wall with {workers} processes: {audio / wall:.0f} audio-seconds per second "
+        f"(the 3.45 h MUSDB18 test set: {3.45 * 3600 / (audio / wall):.0f} s); CPU {cpu:.1f} s in all: "
+        f"{audio / cpu * workers:.0f} audio-seconds per second on {workers} idle cores"
     )
 
 

@@ -178,13 +178,19 @@ def bss_eval_v4(
     nsrc, nsampl, nchan = estimates.shape
     L = FILTERS_LEN
 
-    refs_t = _zeropad(np.moveaxis(references, 1, 2), L - 1, axis=2)
     n_fft = int(2 ** np.ceil(np.log2(nsampl + L - 1.0)))
     _SHARED.clear()
     _SHARED.update(references=references, estimates=estimates, framing=(win, hop))
     try:
-        _SHARED["sf"] = scipy.fftpack.fft(refs_t, n=n_fft, axis=2)
-        del refs_t  # 8 x n_fft x 8 B less while the correlations run
+        # museval's fft(zero-padded references, n_fft, axis=2), one channel at a time into
+        # one array (each row of a multi-row FFT is that row's 1-D FFT: the same numbers),
+        # so neither the padded copy of all references nor the FFT's whole-input buffers
+        # exist at once
+        sf = np.empty((nsrc, nchan, n_fft), dtype=complex)
+        for j, c in itertools.product(range(nsrc), range(nchan)):
+            sf[j, c] = scipy.fftpack.fft(_zeropad(references[j, :, c], L - 1, axis=0), n=n_fft)
+        _SHARED["sf"] = sf
+        del sf
         pairs = list(itertools.combinations_with_replacement(itertools.product(range(nsrc), range(nchan)), 2))
         # the FFT work: the estimates' cross-correlations (large jobs first), all correlation pairs
         jobs = [("D", jest) for jest in range(nsrc)] + [("G", (i, c1, j, c2)) for (i, c1), (j, c2) in pairs]
