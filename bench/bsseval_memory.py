@@ -34,13 +34,19 @@ refs, ests = generated_track(seconds, 0)
 from umxmr.evaluation.museval_import import import_museval
 museval = import_museval()
 from umxmr.evaluation.bsseval import bss_eval_v4
+import resource
+def _cpu():
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 with threadpool_limits(1):
+    cpu0 = _cpu()
     start = time.perf_counter()
     if which == "museval":
         scores = museval.evaluate(refs, ests, win=RATE, hop=RATE)
     else:
         scores = bss_eval_v4(refs, ests, win=RATE, hop=RATE, workers=workers)
     wall = time.perf_counter() - start
+    print(f"  {{which}}: {{wall:.1f}} s wall, {{_cpu() - cpu0:.1f}} s CPU (workers included)", flush=True)
 pickle.dump((wall, [np.asarray(s) for s in scores]), open(out, "wb"))
 """
 
@@ -77,11 +83,15 @@ def run(which: str, seconds: float, workers: int, cap_gb: float) -> tuple[float,
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     child = subprocess.Popen([sys.executable, "-c", code], preexec_fn=limit)
     peak = 0.0
     while child.poll() is None:
         peak = max(peak, _pss_mb(child.pid))
         time.sleep(0.05)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"  {which}: CPU of the whole child (import and data generation included, workers included): "
+          f"{after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime:.1f} s")
     if child.returncode:
         raise SystemExit(f"{which} failed (exit {child.returncode}; over the {cap_gb} GB cap?)")
     with open(out, "rb") as f:

@@ -1,3 +1,4 @@
+import math
 import re
 import sys
 from pathlib import Path
@@ -151,6 +152,22 @@ def trained_variants_pattern():
 
 def get_separation(wildcards):
     return variant_separation(config, wildcards.variant)
+
+
+def evaluate_mem_mb(wildcards, input):
+    """Peak memory of the evaluate rule (full BSSEval, 2 processes), from the track's length.
+
+    Measured (bench/bsseval_memory.py, 4 stereo targets): about 650 MB at 2 s, 2,176 MB at
+    60 s (museval.evaluate: 2,124 MB). Model: 256 B per sample (references and estimates as
+    float64, twice) plus 224 B per point of the correlation FFT (the references' spectra and
+    two workers' buffers; n_fft = the power of two >= samples + 511, which doubles past
+    ~6.3 min), scaled by the number of targets, +10 %, + 700 MB. Samples come from the
+    estimates' size (float32 stereo WAVs); 4 min: about 7.5 GB.
+    """
+    samples = input.size_mb * 2**20 / (4 * 2 * len(TARGETS))
+    n_fft = 2 ** math.ceil(math.log2(samples + 511))
+    scale = len(TARGETS) / 4
+    return int(700 + 1.1 * scale * (256 * samples + 224 * n_fft) / 2**20)
 
 
 def get_score_jsons(wildcards):

@@ -37,9 +37,8 @@ rule evaluate:
         "../envs/evaluate.yaml"
     threads: 2  # processes of umxmr.evaluation.bsseval, one BLAS thread each
     resources:
-        # museval's reference spectra alone take 8 x 2**ceil(log2(samples)) x 16 B (2 GB for
-        # a 4-minute stereo track); the workers share them and add their own FFT buffers
-        mem_mb=8000,
+        # a function of the track's length, from measurements (see evaluate_mem_mb)
+        mem_mb=evaluate_mem_mb,
     params:
         targets=TARGETS,
         win=config["evaluation"].get("win", 1.0),
