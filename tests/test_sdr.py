@@ -186,3 +186,13 @@ def test_sdr_path_imports_no_museval():
     code = "import sys, umxmr.evaluation.sdr; print(any(m.split('.')[0] in ('museval', 'musdb', 'scipy', 'torch') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_audio_refused_naming_the_source(bad):
+    rng = np.random.default_rng(9)
+    ref = 0.1 * rng.standard_normal((2, RATE, 2))
+    est = ref + 0.01 * rng.standard_normal(ref.shape)
+    est[1, 100, 0] = bad
+    with pytest.raises(ValueError, match="estimates: source 1 contains NaN or inf"):
+        sdrmod.framewise_sdr(ref, est, RATE, RATE)
