@@ -11,7 +11,9 @@
 # ├── {variant}/training_curves.pdf             train/valid loss per epoch and target
 # ├── {variant}/separator.json                  STFT and Wiener settings of the separator
 # ├── {variant}/estimates/{track}/{target}.wav  separated test tracks; provenance.json beside them
-# ├── {variant}/museval/{track}.json            BSSEval v4 per track (museval's format) + provenance
+# ├── {variant}/sdr/{track}.json                museval's SDR (exact, SDR path) + uSDR per track, museval's format
+# ├── {variant}/museval/{track}.json            full BSSEval v4 per track (museval's format) + provenance;
+# │                                             only with evaluation.metrics [SDR, SIR, SAR, ISR] (the default)
 # ├── oracle-phasemix/estimates, museval/       the phase-mix oracle, evaluated like a variant
 # ├── oracle-phasemix-slicq/…                   the sliCQ phase-mix oracle (evaluation.slicq_oracle)
 # ├── scores.csv                                per variant, target, track, metric: median over frames

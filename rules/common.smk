@@ -1,3 +1,4 @@
+import math
 import re
 import sys
 from pathlib import Path
@@ -60,7 +61,13 @@ def get_test_tracks():
 
 
 TEST_TRACKS = get_test_tracks()
-METRICS = ["SDR", "SIR", "SAR", "ISR"]
+# evaluation.metrics: [SDR] (the exact SDR path only) or all four (full BSSEval v4 as well)
+METRICS = [
+    m
+    for m in ["SDR", "SIR", "SAR", "ISR"]
+    if m in config["evaluation"].get("metrics", ["SDR", "SIR", "SAR", "ISR"])
+]
+FULL_BSSEVAL = len(METRICS) == 4
 EVAL_VARIANTS = evaluation_variants(config)
 # the phase-mix oracles evaluated like variants: the STFT's, and the sliCQ's when asked for
 SLICQ_ORACLE = config["evaluation"].get("slicq_oracle")
@@ -202,10 +209,15 @@ def get_separation(wildcards):
     return variant_separation(config, wildcards.variant)
 
 
-def get_museval_jsons(wildcards):
+def get_score_jsons(wildcards):
+    """The SDR-path JSONs (SDR-only scores and uSDR) of every evaluated variant and track, and
+    with all four metrics museval's full JSONs beside them (SDR, SIR, SAR, ISR come from these).
+    """
+    folders = ["sdr", "museval"] if FULL_BSSEVAL else ["sdr"]
     return expand(
-        "results/{variant}/museval/{track}.json",
+        "results/{variant}/{folder}/{track}.json",
         variant=[*EVAL_VARIANTS, *ORACLES],
+        folder=folders,
         track=TEST_TRACKS,
     )
 
@@ -222,8 +234,10 @@ def get_listening_inputs(wildcards):
             track=wildcards.track,
             target=TARGETS,
         ),
+        # museval's frames; with evaluation.metrics [SDR] the SDR path's (the same SDR values)
         "scores": expand(
-            "results/{variant}/museval/{track}.json",
+            "results/{variant}/{folder}/{track}.json",
+            folder="museval" if FULL_BSSEVAL else "sdr",
             variant=sources,
             track=wildcards.track,
         ),

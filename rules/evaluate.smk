@@ -93,10 +93,42 @@ rule evaluate:
         "../workflow_scripts/evaluate.py"
 
 
+# museval's SDR of one track by the exact SDR path (framewise SNR, museval's framing and
+# masks; no museval import) and the global SDR (uSDR), in museval's JSON format: always made
+# (cheap); results/{variant}/museval/{track}.json (all four metrics) is made beside it only
+# when evaluation.metrics asks for SIR, SAR and ISR.
+rule evaluate_sdr:
+    input:
+        estimates=expand(
+            "results/{{variant}}/estimates/{{track}}/{target}.wav", target=TARGETS
+        ),
+        provenance="results/{variant}/estimates/{track}/provenance.json",
+        manifest=MANIFEST,
+    output:
+        "results/{variant}/sdr/{track}.json",
+    log:
+        "logs/evaluate_sdr/{variant}/{track}.log",
+    benchmark:
+        "benchmarks/evaluate_sdr/{variant}/{track}.tsv"
+    conda:
+        "../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        # references and estimates as float64 (estimates are float32 WAVs: 2x their size,
+        # references as much again) plus a few per-sample arrays of one source
+        mem_mb=lambda wildcards, input: int(4 * input.size_mb) + 500,
+    params:
+        targets=TARGETS,
+        win=config["evaluation"].get("win", 1.0),
+        hop=config["evaluation"].get("hop", 1.0),
+    script:
+        "../workflow_scripts/evaluate_sdr.py"
+
+
 # Median over frames per track (scores.csv) and over tracks (summary.csv), as museval.
 rule aggregate:
     input:
-        get_museval_jsons,
+        get_score_jsons,
     output:
         scores=report(
             "results/scores.csv",
@@ -118,6 +150,7 @@ rule aggregate:
         runtime=fixed_time(10),
     params:
         labels=get_score_labels(),
+        metrics=METRICS,
     script:
         "../workflow_scripts/aggregate.py"
 

@@ -139,3 +139,24 @@ def test_load_provenance_one_row_per_variant_in_order(eval_dirs, tmp_path):
     assert mr["commit"] == "c3ee1a3" and mr["seed"] == "42" and mr["niter"] == "1" and mr["museval"] == "0.4.1"
     assert mr["device"] == "cpu | cuda:0"  # tracks separated on different devices say so
     assert set(plain.values()) == {"–"}  # score files without a record
+
+
+def test_sdr_only_jsons_give_sdr_and_usdr_rows(tmp_path):
+    from umxmr.evaluation.aggregate import load_scores
+    from umxmr.evaluation.sdr import sdr_track_json
+
+    frames = {"A": [1.0, 3.0, float("nan")], "B": [2.0, 6.0, 4.0], "C": [float("nan")] * 3}
+    usdr = {"A": 1.5, "B": 4.5, "C": -3.0}
+    paths = []
+    for name, values in frames.items():
+        path = tmp_path / "sdr" / f"{name}.json"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(sdr_track_json({"vocals": np.array(values)}, {"vocals": usdr[name]}, 1.0, 1.0))
+        paths.append(path)
+    scores = load_scores({"v": paths}, {"v": paths})
+    assert sorted(set(scores["metric"])) == ["SDR", "uSDR"]  # the NaN placeholders are not scores
+    summary = summarize(scores).set_index("metric")
+    assert summary.loc["SDR", "score"] == np.median([2.0, 4.0])  # per track: A 2, B 4, C NaN
+    assert summary.loc["SDR", "n_tracks"] == 2
+    assert summary.loc["uSDR", "score"] == pytest.approx(np.mean([1.5, 4.5, -3.0]))  # the mean, not the median
+    assert summary.loc["uSDR", "n_tracks"] == 3

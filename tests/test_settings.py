@@ -96,6 +96,8 @@ def test_published_defaults_validate(schema, config):
         (lambda c: c["evaluation"].update(variants=["umx-mr-9"]),
          "evaluation.variants: 'umx-mr-9' is not a variant; defined variants: umx-mr-0"),
         (lambda c: c["separation"].update(niter=-1), "separation.niter: -1 is less than the minimum of 0"),
+        (lambda c: c["evaluation"].update(metrics=["SDR", "SIR"]), "evaluation.metrics: ['SDR', 'SIR'] is not offered; use [SDR]"),
+        (lambda c: c["evaluation"].update(metrics=["PES"]), "evaluation.metrics.0: 'PES' is not allowed; allowed values: SDR, SIR"),
         (lambda c: c["dataset"].update(kind="trackfolder"), "dataset.stems: required for kind trackfolder"),
         (lambda c: c["dataset"].update(valid_tracks=["a"]), "dataset.valid_tracks: only used by kind trackfolder"),
         (lambda c: c.pop("periphery"), "variants.umx-mr-6: trains on 'periphery' but config.yaml has no 'periphery' section"),

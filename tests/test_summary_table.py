@@ -105,3 +105,22 @@ def test_a_two_target_study_says_what_its_scores_mean():
     intro = next(l for l in text.splitlines() if l.startswith("Median over tracks"))
     assert intro.endswith(meaning) and "drums, other are not a reference" in intro
     assert next(l for l in text.splitlines() if l.startswith("| variant | vocals")).startswith("| variant | vocals | bass | tracks")
+
+
+def test_sdr_only_study_with_usdr_column_and_section():
+    df = scores()
+    df = df[df.metric == "SDR"]
+    usdr = df.assign(metric="uSDR", score=df["score"] + df["target"].map({"vocals": 0.0, "drums": 1.0, "bass": 2.0, "other": 3.0}))
+    both = pd.concat([df, usdr], ignore_index=True)
+    text = to_markdown(summary_sections(summarize(both), paired_comparison(both, "umx-mr-0"), ["umx-mr-0", "mr"], ORACLE, "demo"))
+    lines = text.splitlines()
+    assert "Metrics computed: SDR (evaluation.metrics: [SDR]; SIR, SAR and ISR not computed), and uSDR (global SDR)." in text
+    assert "| variant | vocals | drums | bass | other | uSDR, mean of targets | tracks | source |" in lines
+    # umx-mr-0: tracks 4, 5, 6 -> SDR median 5; uSDR mean over tracks 5 + offset, mean of targets 5 + 1.5
+    assert "| umx-mr-0 | 5.00 | 5.00 | 5.00 | 5.00 | 6.50 | 3 | this run |" in lines
+    # a published row has no uSDR: "–" in that column
+    published = [line for line in lines if line.startswith("| X-UMX")]
+    assert published and all("| – | 50 | published, not re-run here" in line for line in published)
+    assert "## uSDR per target (global SDR, not museval's)" in text
+    assert "| umx-mr-0 | 5.00 | 6.00 | 7.00 | 8.00 | 6.50 | 3 |" in lines
+    assert "NOT museval's median of medians" in text

@@ -65,7 +65,7 @@ def test_full_dag_has_oracle_comparison_and_report_pages(tmp_path):
     n_test = config["demo"]["tracks"]["test"]
     counts = job_counts(result.stdout)
     assert counts["oracle_estimates"] == n_test
-    assert counts["evaluate"] == n_test * (len(evaluation_variants(config)) + 1)
+    assert counts["evaluate"] == counts["evaluate_sdr"] == n_test * (len(evaluation_variants(config)) + 1)
     assert counts["metric_boxplot"] == 4
     assert counts["compare"] == counts["training_curves"] == counts["config_page"] == 1
 
@@ -145,12 +145,22 @@ def test_museval_scores_summary_and_plot(finished_run):
     assert oracle_json["provenance"]["seed"] is None and oracle_json["provenance"]["niter"] == 0
     scores = pd.read_csv(finished_run / "results/scores.csv")
     assert set(scores.columns) >= {"variant", "target", "track", "metric", "score"}
-    # umx-mr-0 and the oracle pseudo-variant, 4 targets, 2 tracks, 4 metrics
+    # umx-mr-0 and the oracle pseudo-variant, 4 targets, 2 tracks, 4 metrics and the global SDR
     assert list(pd.unique(scores["variant"])) == ["umx-mr-0", "oracle (phase-mix 4096)"]
-    assert len(scores) == 2 * 4 * 2 * 4 and scores["score"].notna().all()
+    assert len(scores) == 2 * 4 * 2 * 5 and scores["score"].notna().all()
     assert np.isfinite(scores["score"]).all()
+    # the SDR path's file beside museval's: the same SDR (museval's JSON rounds to 5 decimals)
+    for variant in ("umx-mr-0", "oracle-phasemix"):
+        full = json.loads((finished_run / f"results/{variant}/museval/{tracks[0]}.json").read_text())
+        fast = json.loads((finished_run / f"results/{variant}/sdr/{tracks[0]}.json").read_text())
+        assert fast["metrics"] == ["SDR"] and set(fast["uSDR"]) == set(TARGETS)
+        for a, b in zip(full["targets"], fast["targets"]):
+            assert a["name"] == b["name"]
+            x = np.array([f["metrics"]["SDR"] for f in a["frames"]], dtype=float)
+            y = np.array([f["metrics"]["SDR"] for f in b["frames"]], dtype=float)
+            np.testing.assert_allclose(y, x, atol=1.1e-5)
     summary = pd.read_csv(finished_run / "results/summary.csv", dtype=str)
-    assert len(summary) == 2 * 4 * 4
+    assert len(summary) == 2 * 4 * 5
     assert set(summary.loc[summary.variant == "umx-mr-0", "seed"]) == {"42"}
     assert set(summary["commit"]) == {record["commit"]} and set(summary["museval"]) == {record["versions"]["museval"]}
     summary["score"] = summary["score"].astype(float)
@@ -171,6 +181,7 @@ def test_comparison_and_summary_tables(finished_run):
     summary_md = (finished_run / "results/summary.md").read_text()
     assert "| oracle (phase-mix 4096) |" in summary_md
     assert_every_published_row_is_sourced(summary_md, (finished_run / "results/report/summary.html").read_text())
+    assert "Metrics computed: SDR, SIR, SAR, ISR, and uSDR (global SDR)." in summary_md
     provenance = summary_md[summary_md.index("## Provenance") :].splitlines()
     row = next(line for line in provenance if line.startswith("| umx-mr-0 |")).split(" | ")
     assert row[3:7] == ["cpu", "42", "1", "False"]  # device, seed, niter, residual

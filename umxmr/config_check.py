@@ -62,6 +62,12 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
             errors.append(f"evaluation.slicq_oracle: {slicq_oracle!r} is not a variant; defined variants: {', '.join(config['variants'])}")
         elif not (row.get("model", {}).get("nsgt") or {}).get("sliced", False):
             errors.append(f"evaluation.slicq_oracle: {slicq_oracle!r} has no sliced NSGT (model.nsgt.sliced: true in its row); name one that has, e.g. umx-mr-7")
+    metrics = config["evaluation"].get("metrics")
+    if metrics is not None and set(metrics) not in ({"SDR"}, {"SDR", "SIR", "SAR", "ISR"}):
+        errors.append(
+            f"evaluation.metrics: {metrics} is not offered; use [SDR] (SDR only) or [SDR, SIR, SAR, ISR] "
+            "(full BSSEval v4): SIR, SAR and ISR come from the same projections and are computed together"
+        )
     dataset = config["dataset"]
     if dataset["kind"] == "trackfolder" and "stems" not in dataset:
         errors.append("dataset.stems: required for kind trackfolder (the file name of each stem in a track folder)")

@@ -59,11 +59,12 @@ class TrackTime:
 TRACK_MEMORY: dict[str, TrackMemory] = {
     "separate": TrackMemory(base_mb=923, mb_per_second=0.94),
     "oracle_estimates": TrackMemory(base_mb=850, mb_per_second=0.22),
-    # 2 workers, their pages shared with the parent counted twice (see tests/peak_memory.py):
-    # 1266 MB at 10 s (FFT 2**19), 4129 MB at 60 s and 4974 MB at 90 s (both FFT 2**22): these
-    # alone give 415 MB per 2**20 FFT points; 566 also covers issue 14's 16.6 GB at 240 s
-    # (FFT 2**24, workers=1), which the short tracks' fit would miss by 2.4 GB
-    "evaluate": TrackMemory(base_mb=777, mb_per_second=28.2, mb_per_fft_mega=566),
+    # full BSSEval v4, 2 workers (bench/bsseval_memory.py, after the correlation rows stopped
+    # keeping their whole inverse FFTs alive): about 650 MB at 2 s, 2176 MB at 60 s
+    # (museval.evaluate: 2124 MB). 256 B per sample (references and estimates as float64, twice)
+    # plus 224 B per point of the correlation FFT (the references' spectra and the workers'
+    # buffers; the FFT length doubles past ~6.3 min): 4 min about 7 GB declared
+    "evaluate": TrackMemory(base_mb=634, mb_per_second=10.8, mb_per_fft_mega=224),
 }
 
 # Minutes; generous: a job killed at its limit is retried with `attempt` times the time.

@@ -7,6 +7,12 @@ and the median of those over tracks per (method, target, metric). pandas'
 median skips NaN (frames where a source is silent are stored as NaN), and a
 group with only NaN gives NaN. We do the same with the same pandas operations,
 without museval's glob over ``test/**/*.json`` (the pipeline knows its files).
+
+A JSON of the SDR path (:mod:`umxmr.evaluation.sdr`) lists the metrics it holds under
+``metrics`` (["SDR"]); only those are read (its SIR/SAR/ISR are NaN placeholders). Its
+``uSDR`` (global SDR per target) becomes the metric :data:`USDR`, which :func:`summarize`
+averages over tracks (the MDX 2021 / Music-Source-Separation-Training convention) where
+museval's metrics take the median.
 """
 
 from __future__ import annotations
@@ -20,9 +26,10 @@ import pandas as pd
 
 from umxmr.provenance import TABLE_COLUMNS, provenance_row
 
-__all__ = ["load_provenance", "load_track_scores", "summarize"]
+__all__ = ["load_global_sdr", "load_provenance", "load_scores", "load_track_scores", "summarize", "USDR"]
 
 METRICS = ("SDR", "SIR", "SAR", "ISR")
+USDR = "uSDR"  # global SDR: one SNR over the whole track (umxmr.evaluation.sdr.global_sdr)
 SCORE_COLUMNS = ["variant", "target", "track", "metric", "score"]
 
 
@@ -36,17 +43,19 @@ def _score(value, path: Path) -> float:
 
 
 def _read_frames(path: Path) -> list[tuple[str, str, float]]:
-    """(target, metric, score) for every frame of one museval JSON file."""
+    """(target, metric, score) for every frame of one museval JSON file, for the metrics it
+    holds (its ``metrics`` key; museval's own files: all four)."""
     with open(path, encoding="utf-8") as f:
         data = json.load(f)  # accepts the NaN literals museval writes
     try:
         targets = data["targets"]
+        held = [m for m in METRICS if m in data.get("metrics", METRICS)]
         rows = []
         for target in targets:
             name = target["name"]
             for frame in target["frames"]:
                 metrics = frame["metrics"]
-                for metric in METRICS:
+                for metric in held:
                     rows.append((name, metric, _score(metrics[metric], path)))
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{path}: not a museval track JSON ({exc!r})") from exc
@@ -96,13 +105,43 @@ def load_track_scores(json_paths: Mapping[str, Sequence[Path]]) -> pd.DataFrame:
     return scores[SCORE_COLUMNS]
 
 
+def load_global_sdr(json_paths: Mapping[str, Sequence[Path]]) -> pd.DataFrame:
+    """variant -> SDR-path JSONs (with a ``uSDR`` record); long format as
+    :func:`load_track_scores` with metric :data:`USDR` and the track's global SDR as score."""
+    rows = []
+    for variant, paths in json_paths.items():
+        for path in map(Path, paths):
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+            if not isinstance(data.get(USDR), Mapping):
+                raise ValueError(f"{path}: no {USDR!r} record (not written by umxmr.evaluation.sdr)")
+            rows += [(variant, target, path.stem, USDR, _score(v, path)) for target, v in data[USDR].items()]
+    table = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    table["score"] = table["score"].astype(np.float64)
+    table["variant"] = pd.Categorical(table["variant"], categories=list(json_paths))
+    return table
+
+
+def load_scores(
+    score_paths: Mapping[str, Sequence[Path]], sdr_paths: Mapping[str, Sequence[Path]]
+) -> pd.DataFrame:
+    """scores.csv: the museval metrics of ``score_paths`` (museval's full JSONs, or the SDR
+    path's) by :func:`load_track_scores`, and the uSDR rows of ``sdr_paths`` (the SDR path's
+    JSONs) by :func:`load_global_sdr`; sorted by variant, target, track, metric."""
+    scores = pd.concat([load_track_scores(score_paths), load_global_sdr(sdr_paths)], ignore_index=True)
+    scores["variant"] = pd.Categorical(scores["variant"].astype(str), categories=list(score_paths))
+    columns = ["variant", "target", "track", "metric"]
+    return scores.sort_values(columns, kind="stable").reset_index(drop=True)[SCORE_COLUMNS]
+
+
 def summarize(scores: pd.DataFrame) -> pd.DataFrame:
-    """median over tracks per variant, target, metric (+ a column n_tracks).
+    """median over tracks per variant, target, metric (+ a column n_tracks); the mean for uSDR.
 
     Columns: variant, target, metric, score, n_tracks. ``score`` is the median of
-    the per-track scores skipping NaN (museval's ``agg_frames_tracks_scores``);
-    ``n_tracks`` is the number of tracks with a non-NaN score, i.e. how many
-    tracks that median is taken over (NaN score when it is 0).
+    the per-track scores skipping NaN (museval's ``agg_frames_tracks_scores``), for
+    :data:`USDR` their mean (MDX 2021's "SDR"); ``n_tracks`` is the number of tracks
+    with a non-NaN score, i.e. how many tracks that median is taken over (NaN score
+    when it is 0).
     """
     missing = set(SCORE_COLUMNS) - set(scores.columns)
     if missing:
@@ -110,6 +149,9 @@ def summarize(scores: pd.DataFrame) -> pd.DataFrame:
     keys = ["variant", "target", "metric"]
     grouped = scores.groupby(keys, sort=True, observed=True)["score"]
     out = grouped.median().to_frame("score")
+    mean = grouped.mean()
+    is_usdr = out.index.get_level_values("metric") == USDR
+    out.loc[is_usdr, "score"] = mean[is_usdr]
     out["n_tracks"] = grouped.count().astype(np.int64)
     return out.reset_index()[[*keys, "score", "n_tracks"]]
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from umxmr.evaluation.aggregate import USDR
 from umxmr.targets import target_order
 from umxmr.provenance import TABLE_COLUMNS
 from umxmr.report.published import PUBLISHED_ROWS, PublishedRow
@@ -43,6 +44,17 @@ def _p(value: float) -> str:
     return f"{value:.3g}" if value >= 1e-4 else "< 1e-4"
 
 
+USDR_HEADER = "uSDR, mean of targets"
+
+
+def _metrics_line(summary: pd.DataFrame) -> str:
+    held = [m for m in ("SDR", "SIR", "SAR", "ISR") if m in set(summary["metric"])]
+    line = f"Metrics computed: {', '.join(held) or 'none'}"
+    if held == ["SDR"]:
+        line += " (evaluation.metrics: [SDR]; SIR, SAR and ISR not computed)"
+    return line + (f", and {USDR} (global SDR)." if USDR in set(summary["metric"]) else ".")
+
+
 def summary_sections(
     summary: pd.DataFrame, comparison: pd.DataFrame, variants: Sequence[str], oracle: str, dataset: str, metric: str = "SDR",
     targets_meaning: str = "",
@@ -50,25 +62,31 @@ def summary_sections(
     """The tables. ``summary`` is :func:`umxmr.evaluation.aggregate.summarize`'s frame, ``comparison``
     :func:`umxmr.evaluation.compare.paired_comparison`'s; rows: ``oracle`` (the oracle's label) first,
     then ``variants`` in that order, then the published rows. ``targets_meaning`` (from
-    :meth:`umxmr.target_sets.TargetSet.meaning`) says what the scores of the study's target set mean."""
+    :meth:`umxmr.target_sets.TargetSet.meaning`) says what the scores of the study's target set mean.
+    Where ``summary`` has uSDR rows (global SDR, mean over tracks), the first table gets a column
+    with their mean over targets and a table of its own per target."""
     sdr = summary[summary["metric"] == metric].copy()
     sdr["variant"] = sdr["variant"].astype(str)
+    usdr = summary[summary["metric"] == USDR].assign(variant=lambda d: d["variant"].astype(str))
+    has_usdr = not usdr.empty
     targets = target_order(sdr["target"])
     present = set(sdr["variant"])
     ordered = [oracle] * (oracle in present) + [v for v in variants if v in present and v != oracle]
     scores = Section(
         f"{metric} per target (BSSEval v4, museval)",
-        f"Median over tracks of the median over 1 s frames, in dB; dataset: {dataset}."
+        f"Median over tracks of the median over 1 s frames, in dB; dataset: {dataset}. {_metrics_line(summary)}"
         + (f" {targets_meaning}" if targets_meaning else ""),
-        ["variant", *targets, "tracks", "source"],
+        ["variant", *targets, *([USDR_HEADER] if has_usdr else []), "tracks", "source"],
     )
     for variant in ordered:
         part = sdr[sdr["variant"] == variant].set_index("target")
         n = sorted(set(part["n_tracks"].astype(int)))
-        scores.rows.append([variant, *(_db(part["score"].get(t, float("nan"))) for t in targets),
+        extra = [_db(usdr.loc[usdr["variant"] == variant, "score"].mean())] if has_usdr else []
+        scores.rows.append([variant, *(_db(part["score"].get(t, float("nan"))) for t in targets), *extra,
                             " / ".join(map(str, n)), "this run"])
     for row in PUBLISHED_ROWS:
-        scores.rows.append([row.name, *(_db(row.sdr.get(t, float("nan"))) for t in targets), "50", published_source(row)])
+        extra = ["–"] if has_usdr else []
+        scores.rows.append([row.name, *(_db(row.sdr.get(t, float("nan"))) for t in targets), *extra, "50", published_source(row)])
     scores.notes = [
         f"The published rows ({PUBLISHED_NOTE}) are MUSDB test-set numbers, each on the MUSDB version "
         "its source cell names (MUSDB18 is the AAC-compressed release, MUSDB18-HQ the uncompressed "
@@ -78,6 +96,12 @@ def summary_sections(
         "phase), evaluated by the same museval rules as the variants; it is not a bound: "
         "Wiener/EM-refined estimates can score above it.",
     ]
+    if has_usdr:
+        scores.notes.append(
+            f"{USDR_HEADER}: NOT museval's median of medians but the global SDR (uSDR) of the Music "
+            "Demixing Challenge 2021 and Music-Source-Separation-Training: one SNR over each whole "
+            "track, 10·log10((Σs² + 1e-7) / (Σ(s − ŝ)² + 1e-7)), mean over tracks, then over targets."
+        )
     paired = Section(f"Paired comparison ({metric}, same tracks)", "")
     if comparison.empty:
         paired.intro = "Only one variant was evaluated: nothing to compare."
@@ -89,7 +113,25 @@ def summary_sections(
             for r in comparison.itertuples()
         ]
         paired.notes = ["Δ = variant − baseline per track; two-sided Wilcoxon signed-rank test (scipy)."]
-    return [scores, paired, _provenance_section(summary, ordered)]
+    sections = [scores, paired]
+    if has_usdr:
+        sections.append(_usdr_section(usdr, ordered, targets))
+    return [*sections, _provenance_section(summary, ordered)]
+
+
+def _usdr_section(usdr: pd.DataFrame, ordered: Sequence[str], targets: Sequence[str]) -> Section:
+    section = Section(
+        f"{USDR} per target (global SDR, not museval's)",
+        "One SNR over each whole track, mean over tracks, in dB (MDX 2021 / Music-Source-Separation-"
+        "Training 'sdr'); the estimates and tracks of the first table.",
+        ["variant", *targets, "mean of targets", "tracks"],
+    )
+    for variant in ordered:
+        part = usdr[usdr["variant"] == variant].set_index("target")
+        n = sorted(set(part["n_tracks"].astype(int)))
+        section.rows.append([variant, *(_db(part["score"].get(t, float("nan"))) for t in targets),
+                             _db(part["score"].mean()), " / ".join(map(str, n))])
+    return section
 
 
 def _provenance_section(summary: pd.DataFrame, ordered: Sequence[str]) -> Section:
