@@ -100,7 +100,7 @@ rule evaluate:
 rule evaluate_sdr:
     input:
         estimates=expand(
-            "results/{{variant}}/estimates/{{track}}/{target}.wav", target=TARGETS
+            "results/{{variant}}/estimates/{{track}}/{target}.wav", target=SCORED
         ),
         provenance="results/{variant}/estimates/{track}/provenance.json",
         manifest=MANIFEST,
@@ -110,6 +110,8 @@ rule evaluate_sdr:
         "logs/evaluate_sdr/{variant}/{track}.log",
     benchmark:
         "benchmarks/evaluate_sdr/{variant}/{track}.tsv"
+    group:
+        "per_track"  # bundled for SLURM: profiles/slurm group-components
     conda:
         "../envs/evaluate.yaml"
     threads: 1
@@ -117,8 +119,10 @@ rule evaluate_sdr:
         # references and estimates as float64 (estimates are float32 WAVs: 2x their size,
         # references as much again) plus a few per-sample arrays of one source
         mem_mb=lambda wildcards, input: int(4 * input.size_mb) + 500,
+        runtime=10,
     params:
-        targets=TARGETS,
+        targets=SCORED,
+        sums=STUDY.sums,
         win=config["evaluation"].get("win", 1.0),
         hop=config["evaluation"].get("hop", 1.0),
     script:

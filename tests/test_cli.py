@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import tomllib
 
 import numpy as np
-import pytest
 import soundfile as sf
 import torch
 

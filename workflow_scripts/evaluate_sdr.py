@@ -20,5 +20,6 @@ evaluate_track_dirs_sdr(
     win=snakemake.params.win,
     hop=snakemake.params.hop,
     reference_files=tracks[track].files,
+    reference_sums=snakemake.params.sums,
     provenance=with_current_versions(json.loads(Path(snakemake.input.provenance).read_text())),
 )

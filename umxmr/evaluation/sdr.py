@@ -271,12 +271,15 @@ def load_track_audio(
     targets: Sequence[str],
     reference_files: Mapping[str, str] | None = None,
     track_name: str = "track",
+    reference_sums: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
     """References ``<reference_dir>/<file>`` (``reference_files[target]``, default
     ``<target>.wav``) and estimates ``<estimate_dir>/<target>.wav`` as float64 (nsampl, nchan)
     arrays, and the sample rate. All files must share one rate and channel count, the
-    references one length; estimates may differ in length (padded or cut later, as museval)."""
-    import soundfile as sf
+    references one length; estimates may differ in length (padded or cut later, as museval).
+    A target named in `reference_sums` (a single-target study's complement,
+    :mod:`umxmr.target_sets`) has as reference the sum of those stems' files."""
+    from umxmr.data.audio import open_audio
 
     if isinstance(targets, str):
         raise TypeError("targets must be a sequence of target names, not a string")
@@ -286,19 +289,27 @@ def load_track_audio(
     refs: dict[str, np.ndarray] = {}
     ests: dict[str, np.ndarray] = {}
     first: tuple[Path, int, int, int] | None = None  # path, rate, channels, reference samples
+    def read(kind: str, path: Path) -> tuple[np.ndarray, int]:
+        if not path.is_file():
+            raise FileNotFoundError(f"track {track_name!r}: missing {kind} file {path}")
+        with open_audio(path) as f:  # a WAV from a pipe (data size 0) as the manifest counted it
+            # float WAVs (the workflow's estimates) are read as float32, a plain copy, and
+            # widened by numpy: the same float64 values as libsndfile's float64 read
+            native = "float32" if f.subtype == "FLOAT" else "float64"
+            return f.read(dtype=native, always_2d=True).astype(np.float64, copy=False), int(f.samplerate)
+
     for target in targets:
-        for kind, path, store in (
-            ("reference", Path(reference_dir) / (reference_files or {}).get(target, f"{target}.wav"), refs),
-            ("estimate", Path(estimate_dir) / f"{target}.wav", ests),
+        parts = (reference_sums or {}).get(target, [target])
+        for kind, paths, store in (
+            ("reference", [Path(reference_dir) / (reference_files or {}).get(s, f"{s}.wav") for s in parts], refs),
+            ("estimate", [Path(estimate_dir) / f"{target}.wav"], ests),
         ):
-            if not path.is_file():
-                raise FileNotFoundError(f"track {track_name!r}: missing {kind} file {path}")
-            with sf.SoundFile(str(path)) as f:
-                # float WAVs (the workflow's estimates) are read as float32, a plain copy, and
-                # widened by numpy: the same float64 values as libsndfile's float64 read
-                native = "float32" if f.subtype == "FLOAT" else "float64"
-                audio = f.read(dtype=native, always_2d=True).astype(np.float64, copy=False)
-                rate = f.samplerate
+            audio = None
+            for path in paths:
+                part, rate = read(kind, path)
+                if audio is not None and part.shape != audio.shape:
+                    raise ValueError(f"track {track_name!r}: {path} has shape {part.shape}, the other stems of {target} {audio.shape}")
+                audio = part if audio is None else audio + part
             if first is None:
                 first = (path, int(rate), audio.shape[1], audio.shape[0])
             elif rate != first[1] or audio.shape[1] != first[2]:
@@ -326,12 +337,13 @@ def evaluate_track_dirs_sdr(
     hop: float = 1.0,
     reference_files: Mapping[str, str] | None = None,
     provenance: Mapping[str, Any] | None = None,
+    reference_sums: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """The SDR-only twin of :func:`umxmr.evaluation.evaluate.evaluate_track_dirs`: framewise SDR
     (museval's, see the module docstring) and uSDR of every target, written atomically to
     ``out_json`` by :func:`sdr_track_json`. ``win``/``hop`` in seconds (``int(win * rate)``
     samples, as museval)."""
-    refs, ests, rate = load_track_audio(reference_dir, estimate_dir, targets, reference_files, track_name)
+    refs, ests, rate = load_track_audio(reference_dir, estimate_dir, targets, reference_files, track_name, reference_sums)
     win_samples, hop_samples = int(win * rate), int(hop * rate)
     if win_samples < 1 or hop_samples < 1:
         raise ValueError(f"track {track_name!r}: win={win} s and hop={hop} s must be at least one sample")
