@@ -116,10 +116,8 @@ rule evaluate_sdr:
         "../envs/evaluate.yaml"
     threads: 1
     resources:
-        # references and estimates as float64 (estimates are float32 WAVs: 2x their size,
-        # references as much again) plus a few per-sample arrays of one source
-        mem_mb=lambda wildcards, input: int(4 * input.size_mb) + 500,
-        runtime=10,
+        mem_mb=track_mem("evaluate_sdr"),
+        runtime=track_time("evaluate_sdr"),
     params:
         targets=SCORED,
         sums=STUDY.sums,

@@ -171,7 +171,7 @@ rule listening_page:
         "../envs/plots.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=fixed_mem("listening_page"),
     params:
         targets=TARGETS,
         sources=[*EVAL_VARIANTS, ORACLE_VARIANT],
@@ -203,6 +203,6 @@ rule listening_index:
         "../envs/plots.yaml"
     threads: 1
     resources:
-        mem_mb=500,
+        mem_mb=fixed_mem("listening_index"),
     script:
         "../workflow_scripts/listening_index.py"

@@ -59,12 +59,18 @@ class TrackTime:
 TRACK_MEMORY: dict[str, TrackMemory] = {
     "separate": TrackMemory(base_mb=923, mb_per_second=0.94),
     "oracle_estimates": TrackMemory(base_mb=850, mb_per_second=0.22),
-    # full BSSEval v4, 2 workers (bench/bsseval_memory.py, after the correlation rows stopped
-    # keeping their whole inverse FFTs alive): about 650 MB at 2 s, 2176 MB at 60 s
-    # (museval.evaluate: 2124 MB). 256 B per sample (references and estimates as float64, twice)
-    # plus 224 B per point of the correlation FFT (the references' spectra and the workers'
-    # buffers; the FFT length doubles past ~6.3 min): 4 min about 7 GB declared
-    "evaluate": TrackMemory(base_mb=634, mb_per_second=10.8, mb_per_fft_mega=224),
+    # full BSSEval v4, 2 workers, after the correlation rows stopped keeping their whole inverse
+    # FFTs alive (issue 16). Counted as the job's ru_maxrss plus its largest worker's
+    # (tests/test_resources.py): 3656 MB at 60 s (FFT 2**22); the workers' pages shared with the
+    # job count twice there, so this errs high: the proportional set size, shared pages once,
+    # was 2176 MB at 60 s (bench/bsseval_memory.py; museval.evaluate 2124 MB). 224 MB per 2**20
+    # FFT points (the references' spectra and the workers' buffers; the FFT length doubles past
+    # ~6.3 min) as measured there, the rest per second of audio
+    "evaluate": TrackMemory(base_mb=634, mb_per_second=35.4, mb_per_fft_mega=224),
+    # the SDR path (umxmr.evaluation.sdr): references and estimates as float64, one source's
+    # per-sample arrays at a time: 148 MB on the tiny run's 3 s tracks; 128 B per sample (4
+    # targets x 2 channels x reference and estimate) as a model, not measured at length
+    "evaluate_sdr": TrackMemory(base_mb=148, mb_per_second=5.7),
 }
 
 # Minutes; generous: a job killed at its limit is retried with `attempt` times the time.
@@ -72,6 +78,7 @@ TRACK_TIME: dict[str, TrackTime] = {
     "separate": TrackTime(base_min=10, min_per_minute=3),
     "oracle_estimates": TrackTime(base_min=10, min_per_minute=1),
     "evaluate": TrackTime(base_min=10, min_per_minute=5),
+    "evaluate_sdr": TrackTime(base_min=5, min_per_minute=0.5),
 }
 
 # Rules that hold one whole track of a split at a time: memory grows with the split's longest
@@ -110,6 +117,9 @@ FIXED_MEMORY: dict[str, float] = {
     "seed_spread": 186,
     "config_page": 139,
     "variant_training_curves": 198,
+    # listening pages read only their excerpts (tiny run: 148 MB each)
+    "listening_page": 148,
+    "listening_index": 148,
 }
 
 
