@@ -20,7 +20,7 @@ import torch
 import yaml
 
 from conftest import START_SLURM
-from umxmr.resources import fixed_mem_mb, track_mem_mb
+from umxmr.resources import split_mem_mb, track_mem_mb
 from workflow_helpers import ROOT, snakemake, snakemake_command, workdir_with_config
 
 pytestmark = pytest.mark.slurm
@@ -81,7 +81,9 @@ class JobRecorder:
 def submitted(output: str, rule: str, kind: str = "rule") -> list[tuple[str, Path]]:
     """(SLURM job id, SLURM log) of every submission of `rule` (kind "rule") or of a bundle of
     group `rule` (kind "group"), in order, from Snakemake's output."""
-    return [(jobid, Path(log)) for jobid, log in SUBMITTED.findall(output) if f"/{kind}_{rule}/" in log]
+    # the plugin names a bundle's log folder group_<group>_<its rules>, a job's rule_<rule>
+    folder = re.compile(rf"/{kind}_{re.escape(rule)}{'(_[a-z_]+)?' if kind == 'group' else ''}/")
+    return [(jobid, Path(log)) for jobid, log in SUBMITTED.findall(output) if folder.search(log)]
 
 
 @pytest.fixture(scope="module")
@@ -113,12 +115,13 @@ def test_every_job_went_through_slurm(slurm_run):
 
 
 def test_training_jobs_asked_for_a_gpu_and_evaluation_did_not(slurm_run):
-    _, output, records = slurm_run
+    workdir, output, records = slurm_run
+    train_mb = split_mem_mb("train", workdir / "data" / "demo.manifest.json")  # the longest validation track
     for jobid, _ in submitted(output, "train"):
         job = records[jobid]
         assert job["Partition"] == "gpu"
         assert job.get("TresPerJob") == "gres:gpu:1"  # sbatch --gpus=1
-        assert job["NumCPUs"] == "2" and job["MinMemoryNode"] == f"{fixed_mem_mb('train')}M" and job["TimeLimit"] == "12:00:00"
+        assert job["NumCPUs"] == "2" and job["MinMemoryNode"] == f"{train_mb}M" and job["TimeLimit"] == "12:00:00"
     # the bundle of separate + evaluate: the CPUs and memory of the members that can run at once
     (jobid, _), = submitted(output, "per_track", "group")
     job = records[jobid]
@@ -139,7 +142,8 @@ def test_results_match_a_local_run_with_the_same_seed(slurm_run, finished_run):
         summary, reference = (json.loads((run / f"results/umx-mr-0/{target}.json").read_text()) for run in (workdir, finished_run))
         assert_same_training(summary, reference)
     scores, reference = (pd.read_csv(run / "results/scores.csv") for run in (workdir, finished_run))
-    assert len(scores) == 2 * 4 * 2 * 4  # (umx-mr-0, oracle) x targets x tracks x metrics
+    # (umx-mr-0, oracle) x targets x tracks x (4 BSSEval metrics + uSDR)
+    assert len(scores) == 2 * 4 * 2 * 5
     pd.testing.assert_frame_equal(scores, reference, check_exact=False, rtol=1e-6)
 
 
