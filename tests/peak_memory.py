@@ -101,9 +101,10 @@ _JOBS = {
 }
 
 
-def run_job(rule: str, args: dict, workdir: Path) -> float:
+def run_job(rule: str, args: dict, workdir: Path) -> dict[str, float]:
     """Run one job of `rule` (a key of _JOBS) with `args` in a new Python process; its kernel peak
-    memory in MB (1e6 bytes): the process's own ru_maxrss plus its children's largest."""
+    memory in MB (1e6 bytes): {"rule", "self_mb": the process's own ru_maxrss, "children_mb": its
+    children's largest} (combined as tests/test_resources.py's `job_peak_mb` does)."""
     workdir.mkdir(parents=True, exist_ok=True)
     children = workdir / f"{rule}.children_maxrss"
     code = "\n".join([
@@ -120,9 +121,8 @@ def run_job(rule: str, args: dict, workdir: Path) -> float:
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{rule} failed:\n{stderr[-3000:]}")
-    own_kb = usage.ru_maxrss
     child_kb = int(children.read_text()) if children.exists() else 0
-    return (own_kb + child_kb) * 1024 / 1e6
+    return {"rule": rule, "self_mb": usage.ru_maxrss * 1024 / 1e6, "children_mb": child_kb * 1024 / 1e6}
 
 
 def job_args(rule: str, track: str, manifest: Path, models: dict, out: Path, threads: int) -> dict:
