@@ -116,13 +116,25 @@ def run_job(rule: str, args: dict, workdir: Path) -> dict[str, float]:
         textwrap.dedent(_JOBS[rule]),
     ])
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(args["threads"])}
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{rule} failed:\n{stderr[-3000:]}")
+    # Linux keeps a process's ru_maxrss across exec, and a forked child starts with its parent's
+    # resident pages: a job forked by this (large) pytest process would report pytest's size.
+    # A small launcher process forks the job and reports the job's own peak.
+    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, sys.executable, "-c", code], env=env,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{rule} failed:\n{proc.stderr[-3000:]}")
+    own_kb = int(proc.stdout.split()[-1])
     child_kb = int(children.read_text()) if children.exists() else 0
-    return {"rule": rule, "self_mb": usage.ru_maxrss * 1024 / 1e6, "children_mb": child_kb * 1024 / 1e6}
+    return {"rule": rule, "self_mb": own_kb * 1024 / 1e6, "children_mb": child_kb * 1024 / 1e6}
+
+
+_LAUNCHER = """
+import os, subprocess, sys
+job = subprocess.Popen(sys.argv[1:])
+_, status, usage = os.wait4(job.pid, 0)
+print(usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 def job_args(rule: str, track: str, manifest: Path, models: dict, out: Path, threads: int) -> dict:
