@@ -61,7 +61,9 @@ def _correlation(pair: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarra
     """Toeplitz column and row of G[j, i, c2, c1], as museval's _compute_reference_correlations."""
     i, c1, j, c2 = pair
     sf = _SHARED["sf"]
-    ssf = np.real(scipy.fftpack.ifft(sf[j, c2] * np.conj(sf[i, c1])))
+    # numpy's temporary elision computes the product in the conjugate's buffer, and the
+    # inverse FFT works in that buffer too (the same numbers: one n_fft-long array, not two)
+    ssf = np.real(scipy.fftpack.ifft(sf[j, c2] * np.conj(sf[i, c1]), overwrite_x=True))
     # copies: a view would keep the whole n_fft-long inverse FFT alive in the results list
     # (36 of them for 4 stereo sources: 9.7 GB on a 4-minute track)
     return np.hstack((ssf[0], ssf[-1:-FILTERS_LEN:-1])), ssf[:FILTERS_LEN].copy()
@@ -71,16 +73,19 @@ def _cross_correlation(jest: int) -> np.ndarray:
     """D of museval's _compute_projection_filters for estimate ``jest``: (nsrc, nchan, L, nchan)."""
     sf, estimates = _SHARED["sf"], _SHARED["estimates"]
     nsrc, nchan, n_fft = sf.shape
-    est = _zeropad(estimates[jest].T, FILTERS_LEN - 1, axis=1)
     D = np.zeros((nsrc, nchan, FILTERS_LEN, nchan))
     for c in range(nchan):
         # one channel's spectrum at a time (museval takes both at once; each row of a 2-D FFT
-        # is the 1-D FFT of that row, so the numbers are the same, in half the memory)
-        sef = scipy.fftpack.fft(est[c], n=n_fft)
+        # is the 1-D FFT of that row, so the numbers are the same, in half the memory); the
+        # zero-padded channel is dropped at once
+        sef = scipy.fftpack.fft(_zeropad(estimates[jest][:, c], FILTERS_LEN - 1, axis=0), n=n_fft)
         for j, cj in itertools.product(range(nsrc), range(nchan)):
-            ssef = np.real(scipy.fftpack.ifft(sf[j, cj] * np.conj(sef)))
+            # museval's expression exactly: numpy computes the product in the conjugate's buffer
+            # (temporary elision) and in the order that gives, then the FFT works in it in place
+            ssef = np.real(scipy.fftpack.ifft(sf[j, cj] * np.conj(sef), overwrite_x=True))
             D[j, cj, :, c] = np.hstack((ssef[0], ssef[-1:-FILTERS_LEN:-1]))
-        del sef, ssef
+            del ssef  # else its buffer stays alive while the next product is made
+        del sef
     return D
 
 
@@ -194,9 +199,13 @@ def bss_eval_v4(
         pairs = list(itertools.combinations_with_replacement(itertools.product(range(nsrc), range(nchan)), 2))
         # the FFT work: the estimates' cross-correlations (large jobs first), all correlation pairs
         jobs = [("D", jest) for jest in range(nsrc)] + [("G", (i, c1, j, c2)) for (i, c1), (j, c2) in pairs]
-        results = _map(_run_job, jobs, workers)
+        # this process takes the first correlation itself: the inverse FFT's plan (its twiddle
+        # factors, about n_fft complex values) is then made once, here, and shared with the
+        # forked workers, instead of once in each of them
+        first = _run_job(jobs[nsrc])
+        results = _map(_run_job, jobs[:nsrc] + jobs[nsrc + 1 :], workers)
         del _SHARED["sf"]
-        D, results = results[:nsrc], results[nsrc:]
+        D, results = results[:nsrc], [first, *results[nsrc:]]
 
         G = np.zeros((nsrc, nsrc, nchan, nchan, L, L))
         for ((i, c1), (j, c2)), (col, row) in zip(pairs, results):
