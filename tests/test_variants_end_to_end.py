@@ -121,7 +121,7 @@ def test_each_variant_trained_a_model_that_loads_as_its_row_says(study_run):
     assert mr4.half_time.stride == (1, scale) and mr4.half_time.kernel_size == (1, scale + 1)
 
     # the idea: fc1 a convolution over 3 frames instead of a linear layer per frame
-    assert rows[IDEA]["model"] == {"first_layer": "conv"}
+    assert rows[IDEA]["model"]["first_layer"] == "conv"
     fc1 = models[IDEA].fc1
     assert isinstance(fc1, nn.Conv1d) and fc1.kernel_size == (3,)
     assert isinstance(models["umx-mr-3"].fc1, nn.Linear)
