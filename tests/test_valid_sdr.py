@@ -19,18 +19,16 @@ from umxmr.data.demo import generate_demo
 from umxmr.data.layout import scan_musdb_layout
 from umxmr.evaluation.museval_import import import_museval
 from umxmr.models.registry import build_model
-from umxmr.settings import PUBLISHED_DEFAULTS, deep_merge, with_valid_sdr_window
+from umxmr.settings import with_valid_sdr_window
 from umxmr.training.interrupt import Interrupted
 from umxmr.training.stats import dataset_statistics
 from umxmr.training.valid_sdr import ValidSdr, sdr_due, track_sdr
 
-N_FFT, HOP = 1024, 256
+from test_train import TINY, run, settings
+
+# the tiny recipe and the training call of tests/test_train.py
+N_FFT, HOP = TINY["stft"]["n_fft"], TINY["stft"]["hop"]
 RATE = 44100  # the demo generator's; museval's 1 s window is RATE samples
-TINY = {
-    "stft": {"n_fft": N_FFT, "hop": HOP},
-    "model": {"hidden_size": 8, "nb_layers": 2},
-    "train": {"epochs": 3, "batch_size": 4, "seq_dur": 0.5, "samples_per_track": 4, "device": "cpu", "seed": 3},
-}
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
@@ -44,23 +42,6 @@ def data(tmp_path_factory):
     tracks = scan_musdb_layout(root, "setup.yaml")
     assert len(tracks["valid"]) == 3
     return tracks, dataset_statistics(tracks["train"], N_FFT, HOP)
-
-
-def settings(**train_over):
-    return deep_merge(deep_merge(PUBLISHED_DEFAULTS, TINY), {"train": train_over})
-
-
-def run(data, workdir, config, target="vocals"):
-    tracks, stats = data
-    return train.train_target(
-        config,
-        target,
-        tracks,
-        stats,
-        checkpoint=workdir / "resume" / f"{target}.chkpnt",
-        out_pth=workdir / f"{target}.pth",
-        out_json=workdir / f"{target}.json",
-    )
 
 
 def rebuilt_estimate(model: torch.nn.Module, mixture: np.ndarray) -> np.ndarray:
