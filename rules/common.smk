@@ -37,6 +37,7 @@ from umxmr.settings import (
     target_settings,
     variant_separation,
     variant_seeds,
+    with_valid_sdr_window,
 )
 
 validate_config(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
@@ -146,8 +147,10 @@ def get_oracle_best(wildcards):
 
 
 def get_seed_settings(wildcards):
-    """Settings of one seed's training job."""
-    return seed_settings(variant_settings(wildcards.variant), int(wildcards.seed))
+    """Settings of one seed's training job (with train.valid_sdr, the evaluation's window too)."""
+    return with_valid_sdr_window(
+        seed_settings(variant_settings(wildcards.variant), int(wildcards.seed)), config
+    )
 
 
 def get_seed_models(wildcards):

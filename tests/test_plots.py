@@ -122,6 +122,28 @@ def test_training_curves_panels_lines_and_svg(tmp_path):
         assert word in text
 
 
+def test_training_curves_draw_the_validation_sdr_on_its_own_axis(tmp_path):
+    from umxmr.report.plots import VALID_SDR_LABEL, _draw_training_curves, training_curves
+
+    with_sdr = {"train_loss_history": [3.0, 2.0, 1.5, 1.4], "valid_loss_history": [3.5, 2.5, 2.0, 2.1],
+                "valid_sdr_history": [None, 1.5, None, 2.25]}
+    without = {"train_loss_history": [3.0, 2.0], "valid_loss_history": [3.5, 2.5]}
+    histories = {"umx-mr-0": {"vocals": with_sdr, "bass": without}, "mr": {"vocals": without}}
+    out = tmp_path / "curves.svg"
+    training_curves(histories, out)
+    text = out.read_text()
+    assert VALID_SDR_LABEL == "validation SDR (dB, museval framing, no Wiener)" and VALID_SDR_LABEL in text
+    assert "umx-mr-0 (valid SDR)" in text and "mr (valid SDR)" not in text
+    fig = _draw_training_curves(histories)
+    loss_vocals, loss_bass, sdr_vocals, sdr_bass = fig.axes
+    assert sdr_vocals.get_ylabel() == VALID_SDR_LABEL and loss_vocals.get_ylabel() == "MSE loss"
+    (line,) = sdr_vocals.get_lines()  # the epochs where it was computed, nothing else
+    assert list(line.get_xdata()) == [2, 4] and list(line.get_ydata()) == [1.5, 2.25]
+    assert len(loss_vocals.get_lines()) == 4 and not sdr_bass.get_lines()
+    # no model with the SDR: one row of panels, as before
+    assert len(_draw_training_curves({"mr": {"vocals": without}}).axes) == 1
+
+
 def test_seed_spread_draws_every_seed_and_rings_the_selected_one(tmp_path):
     from umxmr.report.plots import seed_spread
 

@@ -27,6 +27,8 @@ def resume_config() -> dict:
     config = yaml.safe_load((ROOT / ".test" / "config.yaml").read_text())
     config["demo"]["overrides"]["model"] = {"hidden_size": 8, "nb_layers": 2}  # recurrent dropout in play
     config["demo"]["overrides"]["train"].update(epochs=EPOCHS, samples_per_track=8, batch_size=4, device="cpu")
+    # the validation SDR every other epoch: its history must survive the stop too
+    config["demo"]["overrides"]["train"].update(valid_sdr=True, valid_sdr_every=2)
     return config
 
 
@@ -96,6 +98,9 @@ def assert_same_result(interrupted: Path, uninterrupted: Path) -> None:
     summary, expected = load_summary(interrupted), load_summary(uninterrupted)
     assert summary == expected
     assert summary["epochs_trained"] == EPOCHS and summary["best_loss"] == min(summary["valid_loss_history"])
+    # epochs 2 and 4 by the schedule, 5 as the last; the window is the study's evaluation window
+    assert [v is not None for v in summary["valid_sdr_history"]] == [False, True, False, True, True]
+    assert summary["args"]["train"]["valid_sdr_window"] == [1.0, 1.0]
 
 
 @pytest.fixture(scope="module")

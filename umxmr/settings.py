@@ -126,6 +126,19 @@ def seed_settings(settings: Mapping[str, Any], seed: int) -> dict[str, Any]:
     return merged
 
 
+def with_valid_sdr_window(settings: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """A training job's settings with `train.valid_sdr` on: the study's museval window
+    (`evaluation.win`/`hop`, seconds, museval's 1 s when left out) as `train.valid_sdr_window`, so
+    the validation SDR is framed as the evaluation frames its scores, the model JSON's `args` say
+    so, and a changed window reruns the job. Without the SDR the settings come back unchanged (a
+    study that does not ask for it keeps its jobs' parameters)."""
+    if not settings["train"].get("valid_sdr", False):
+        return dict(settings)
+    evaluation = config.get("evaluation", {})
+    window = [float(evaluation.get("win", 1.0)), float(evaluation.get("hop", 1.0))]
+    return deep_merge(settings, {"train": {"valid_sdr_window": window}})
+
+
 def settings_hash(settings: Mapping[str, Any]) -> str:
     """Short stable hash of resolved settings: equal hashes mean equal training recipes."""
     blob = json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()

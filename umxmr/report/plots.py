@@ -168,7 +168,9 @@ def training_curves(histories: dict[str, dict[str, dict]], out: Path) -> None:
     ``train_loss_history``, ``valid_loss_history``, ``best_epoch``; ``args`` for the domain).
     When the plotted models' losses are on different domains (:func:`loss_domain`: another
     STFT, the NSGT), every curve is drawn relative to its own first epoch (loss / loss at epoch
-    1), and the legend names each model's domain; otherwise the MSE itself."""
+    1), and the legend names each model's domain; otherwise the MSE itself. Models trained with
+    ``train.valid_sdr`` add a second row of panels: their ``valid_sdr_history`` (dB, the epochs
+    where it was computed) on its own axis, :data:`VALID_SDR_LABEL`."""
     with _plot_style():
         _save(_draw_training_curves(histories), out)
 
@@ -185,10 +187,13 @@ def _draw_training_curves(histories: dict[str, dict[str, dict]]):
     colours = _palette(variants)
     domains = {loss_domain(summary) for v in variants for summary in histories[v].values()}
     relative = len(domains) > 1
+    with_sdr = any(summary.get("valid_sdr_history") for v in variants for summary in histories[v].values())
     with _plot_style():
-        fig = Figure(figsize=(3.2 * len(targets) + 1.5, 3.2), layout="constrained")
+        rows = 2 if with_sdr else 1
+        fig = Figure(figsize=(3.2 * len(targets) + 1.5, 3.2 * rows), layout="constrained")
         FigureCanvasAgg(fig)
-        axes = fig.subplots(1, len(targets), squeeze=False)[0]
+        grid = fig.subplots(rows, len(targets), squeeze=False, sharex="col")  # epochs line up
+        axes = grid[0]
         for ax, target in zip(axes, targets):
             for variant in variants:
                 summary = histories[variant].get(target)
@@ -202,15 +207,37 @@ def _draw_training_curves(histories: dict[str, dict[str, dict]]):
                         label = f"{variant} ({kind}, {loss_domain(summary)})"
                     ax.plot(range(1, len(loss) + 1), loss, style, color=colours[variant], label=label)
             ax.set_title(target)
-            ax.set_xlabel("epoch")
+            if not with_sdr:  # else the SDR row below says it
+                ax.set_xlabel("epoch")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes[0].set_ylabel("loss / its epoch-1 loss (domains differ)" if relative else "MSE loss")
+        if with_sdr:
+            _draw_valid_sdr(grid[1], targets, histories, colours)
         entries = {}  # one legend for all panels: a variant may lack some targets
-        for ax in axes:
+        for ax in grid.flat:
             for handle, label in zip(*ax.get_legend_handles_labels()):
                 entries.setdefault(label, handle)
         fig.legend(entries.values(), entries.keys(), loc="outside right upper", frameon=False, fontsize="small")
         return fig
+
+
+VALID_SDR_LABEL = "validation SDR (dB, museval framing, no Wiener)"
+
+
+def _draw_valid_sdr(axes, targets: list[str], histories: dict[str, dict[str, dict]], colours: dict) -> None:
+    """The validation SDR per epoch (``valid_sdr_history``: null where not computed), a panel per target."""
+    from matplotlib.ticker import MaxNLocator
+
+    for ax, target in zip(axes, targets):
+        for variant, summaries in histories.items():
+            sdr = (summaries.get(target) or {}).get("valid_sdr_history") or []
+            points = [(epoch, value) for epoch, value in enumerate(sdr, start=1) if value is not None]
+            if points:
+                epochs, values = zip(*points)
+                ax.plot(epochs, values, "-o", markersize=3, color=colours[variant], label=f"{variant} (valid SDR)")
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].set_ylabel(VALID_SDR_LABEL, fontsize="small")
 
 
 def _draw_seed_spread(summaries: dict[str, dict[str, dict]]):

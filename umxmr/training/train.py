@@ -36,7 +36,7 @@ import random
 import signal
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from umxmr.data.dataset import ExcerptDataset, FullTrackDataset, mix_on_device, 
 from umxmr.data.layout import TrackInfo
 from umxmr.device import device_slot
 from umxmr.training.interrupt import Interrupted, StopRequest, stop_on_signals
+from umxmr.training.valid_sdr import VALID_SDR_EVERY, ValidSdr, sdr_due
 from umxmr.models.registry import build_frontend, build_model
 from umxmr.settings import settings_hash
 
@@ -157,6 +158,8 @@ class History:
     valid_loss: list[float] = field(default_factory=list)
     train_time: list[float] = field(default_factory=list)
     best_epoch: int = 0
+    # train.valid_sdr: the validation SDR (dB) of each epoch, None where not computed; empty when off
+    valid_sdr: list[float | None] = field(default_factory=list)
     # each stop signal that ended a job: {"signal", "epoch", "batch" (None: at the epoch's end)}
     interruptions: list[dict[str, Any]] = field(default_factory=list)
 
@@ -402,14 +405,17 @@ class _Saver:
         self.run.save(self.checkpoint, self.recipe)
 
 
-def _finish_epoch(run: Run, epoch: int, train_loss: float, valid_loss: float, cfg) -> bool:
-    """Scheduler, early stopping, histories, best weights; True when training should stop."""
+def _finish_epoch(run: Run, epoch: int, train_loss: float, valid_loss: float, cfg, valid_sdr: float | None = None) -> bool:
+    """Scheduler, early stopping, histories, best weights; True when training should stop.
+    Only the validation loss steers; `valid_sdr` (train.valid_sdr) is only recorded."""
     run.scheduler.step(valid_loss)
     stop = run.stopper.step(valid_loss)
     history = run.history
     history.train_loss.append(train_loss)
     history.valid_loss.append(valid_loss)
     history.train_time.append(run.progress.seconds)
+    if cfg.get("valid_sdr", False):
+        history.valid_sdr.append(valid_sdr)
     if valid_loss == run.stopper.best:
         history.best_epoch = epoch
         run.best_state = _snapshot(run.model)
@@ -459,7 +465,7 @@ def _train_on(
 ) -> dict[str, Any]:
     """`train_target` on the device (or GPU slot) the job holds."""
     cfg = settings["train"]
-    recipe = settings_hash({**settings, "target": target})
+    recipe = recipe_hash(settings, target)
     configure_backends(cfg, device)
     seed_everything(cfg["seed"])
     rate = tracks["train"][0].rate
@@ -483,6 +489,7 @@ def _train_on(
         FullTrackDataset(tracks["valid"], target), batch_size=1, generator=torch.Generator().manual_seed(cfg["seed"])
     )
     frontend = build_frontend(settings, rate, center=False).to(device)
+    valid_sdr = ValidSdr(settings, rate, device) if cfg.get("valid_sdr", False) else None
     log.info(
         "training %s on %s: %d train excerpts/epoch, %d valid tracks, %d parameters",
         target,
@@ -503,7 +510,22 @@ def _train_on(
             valid_loss = validate(run.model, valid_loader, device, frontend, cfg.get("precision", "fp32"))
             run.progress.seconds += time.time() - started
             _check_finite(valid_loss, "valid", target, epoch, checkpoint)
-            stopped = _finish_epoch(run, epoch, train_loss, valid_loss, cfg)
+            sdr = None
+            # the run's last epoch: train.epochs, or early stopping (asked of a copy of the monitor)
+            last = epoch == cfg["epochs"] or replace(run.stopper).step(valid_loss)
+            if valid_sdr is not None and sdr_due(epoch, cfg.get("valid_sdr_every", VALID_SDR_EVERY), last):
+                started = time.time()
+                sdr, per_track = valid_sdr(run.model, valid_loader.dataset)
+                run.progress.seconds += time.time() - started
+                log.info(
+                    "epoch %d  validation SDR %s dB (median over %d tracks; each: %s)  %.1f s",
+                    epoch,
+                    "none" if sdr is None else f"{sdr:.3f}",
+                    len(per_track),
+                    ", ".join(f"{s:.2f}" for s in per_track),
+                    time.time() - started,
+                )
+            stopped = _finish_epoch(run, epoch, train_loss, valid_loss, cfg, sdr)
             interrupted = stop and epoch < cfg["epochs"] and not stopped
             if interrupted:
                 run.history.interruptions.append(_interruption(stop, epoch, None))
@@ -514,6 +536,27 @@ def _train_on(
                 raise Interrupted(f"{target}: stopped by signal {stop.signal} after epoch {epoch}; run the job again to resume")
 
     return _write_outputs(run, settings, target, device, recipe, provenance, out_pth, out_json)
+
+
+def recipe_hash(settings: Mapping[str, Any], target: str) -> str:
+    """The hash a checkpoint must match: the settings and the target. `train.valid_sdr` and what
+    goes with it count only when it is on (with the epochs between SDRs as they apply): off, the
+    hash is that of the same settings without these keys, so checkpoints written before they
+    existed, or with them off, stay valid; on, its history must cover the run, so turning it on
+    or changing its schedule or window trains anew."""
+    train = {k: v for k, v in settings["train"].items() if not k.startswith("valid_sdr")}
+    if settings["train"].get("valid_sdr", False):
+        train.update(valid_sdr=True, valid_sdr_every=settings["train"].get("valid_sdr_every", VALID_SDR_EVERY))
+        if "valid_sdr_window" in settings["train"]:
+            train["valid_sdr_window"] = settings["train"]["valid_sdr_window"]
+    return settings_hash({**settings, "train": train, "target": target})
+
+
+def _valid_sdr_record(history: History, cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The summary's `valid_sdr_history` (dB per epoch, null where not computed) with train.valid_sdr; else nothing."""
+    if not cfg.get("valid_sdr", False):
+        return {}
+    return {"valid_sdr_history": history.valid_sdr}
 
 
 def _write_outputs(run: Run, settings, target, device, recipe, provenance, out_pth: Path, out_json: Path) -> dict[str, Any]:
@@ -528,6 +571,7 @@ def _write_outputs(run: Run, settings, target, device, recipe, provenance, out_p
         "valid_loss_history": history.valid_loss,
         "train_time_history": history.train_time,
         "num_bad_epochs": run.stopper.num_bad_epochs,
+        **_valid_sdr_record(history, settings["train"]),
         "commit": (provenance or {}).get("commit"),
         "provenance": {
             **(provenance or {}),
