@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from umxmr.atomic import write_text
-from umxmr.data.audio import open_audio
 from umxmr.evaluation.bsseval import bss_eval_v4
 from umxmr.evaluation.museval_import import import_museval
+from umxmr.evaluation.sdr import load_track_audio
+from umxmr.framewise_sdr import is_silent
 
 if TYPE_CHECKING:  # pragma: no cover
     import museval
@@ -35,12 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["evaluate_track", "evaluate_track_dirs"]
 
 METRICS = ("SDR", "SIR", "SAR", "ISR")
-
-def _is_silent(audio: np.ndarray) -> bool:
-    """museval's silence criterion (``metrics._any_source_silent``) for one source:
-    the sum over channels is zero at every sample."""
-    return bool(np.all(np.sum(audio, axis=1) == 0))
-
 
 def _check_audio(
     references: Mapping[str, np.ndarray],
@@ -77,7 +72,7 @@ def _check_audio(
             )
         shape = ref.shape
         for kind, audio in (("reference", ref), ("estimate", est)):
-            if _is_silent(audio):
+            if is_silent(audio):
                 raise ValueError(
                     f"track {track_name!r}: {kind} of target {target!r} is silent (all zeros, "
                     "or channels cancelling at every sample); BSSEval (museval) cannot "
@@ -159,13 +154,6 @@ def evaluate_track(
     return store
 
 
-def _read_wav(path: Path) -> tuple[np.ndarray, int]:
-    if not path.is_file():
-        raise FileNotFoundError(f"missing audio file {path}")
-    with open_audio(path) as f:  # a WAV from a pipe (data size 0) as the manifest counted it
-        return f.read(dtype="float64", always_2d=True), int(f.samplerate)
-
-
 def evaluate_track_dirs(
     reference_dir: Path,
     estimate_dir: Path,
@@ -186,55 +174,26 @@ def evaluate_track_dirs(
 
     A target named in `reference_sums` (a single-target study's complement, see
     :mod:`umxmr.target_sets`) has as reference the sum of those stems' files, as musdb's
-    accompaniment. Files are read as float64 (as musdb does). All files must share one sample rate
-    and shape. ``out_json`` is written atomically: it is only created (or replaced)
+    accompaniment. Files are read by :func:`umxmr.evaluation.sdr.load_track_audio` (float64, as
+    musdb does), the reader the SDR path shares; all files must share one sample rate and
+    shape. ``out_json`` is written atomically: it is only created (or replaced)
     once evaluation succeeded.
     """
-    reference_dir, estimate_dir = Path(reference_dir), Path(estimate_dir)
-    if isinstance(targets, str):
-        raise TypeError("targets must be a sequence of target names, not a string")
-    targets = list(targets)
-    if len(set(targets)) != len(targets):
-        raise ValueError(f"duplicate targets in {targets}")
-
-    references: dict[str, np.ndarray] = {}
-    estimates: dict[str, np.ndarray] = {}
-    first: tuple[Path, int, tuple[int, ...]] | None = None
-    for target in targets:
-        for kind, folder, store in (
-            ("reference", reference_dir, references),
-            ("estimate", estimate_dir, estimates),
-        ):
-            parts = (reference_sums or {}).get(target, [target]) if kind == "reference" else [target]
-            audio = None
-            for part in parts:
-                name = (reference_files or {}).get(part, f"{part}.wav") if kind == "reference" else f"{part}.wav"
-                path = folder / name
-                part_audio, rate = _read_wav(path)
-                if audio is not None and part_audio.shape != audio.shape:
-                    raise ValueError(f"track {track_name!r}: {path} has shape {part_audio.shape}, the other "
-                                     f"stems of {target} {audio.shape}")
-                audio = part_audio if audio is None else audio + part_audio
-            if first is None:
-                first = (path, rate, audio.shape)
-            else:
-                first_path, first_rate, first_shape = first
-                if rate != first_rate:
-                    raise ValueError(
-                        f"track {track_name!r}: sample rate {rate} Hz of {path} differs "
-                        f"from {first_rate} Hz of {first_path}"
-                    )
-                if audio.shape != first_shape:
-                    raise ValueError(
-                        f"track {track_name!r}: {path} has {audio.shape[0]} samples x "
-                        f"{audio.shape[1]} channels, but {first_path} has {first_shape[0]} "
-                        f"samples x {first_shape[1]} channels"
-                    )
-            store[target] = audio
-    if first is None:
-        raise ValueError("no targets given")
-
-    scores = evaluate_track(references, estimates, track_name, first[1], win=win, hop=hop, workers=workers)
+    references, estimates, rate = load_track_audio(
+        reference_dir, estimate_dir, targets, reference_files, track_name, reference_sums
+    )
+    # the SDR path pads or cuts estimates of another length as museval does; the full
+    # evaluation refuses them, naming the files (the workflow's estimates never differ)
+    first = list(references)[0]
+    first_ref = Path(reference_dir) / (reference_files or {}).get(first, f"{first}.wav")
+    for target, estimate in estimates.items():
+        if estimate.shape != references[first].shape:
+            raise ValueError(
+                f"track {track_name!r}: {Path(estimate_dir) / f'{target}.wav'} has {estimate.shape[0]} samples x "
+                f"{estimate.shape[1]} channels, but {first_ref} has {references[first].shape[0]} samples x "
+                f"{references[first].shape[1]} channels"
+            )
+    scores = evaluate_track(references, estimates, track_name, rate, win=win, hop=hop, workers=workers)
     if provenance is not None:
         scores.scores["provenance"] = dict(provenance)  # museval's schema allows extra keys
     write_text(Path(out_json), scores.json)
