@@ -404,5 +404,6 @@ if Path(MANIFEST).exists():
             (rule_name, track, seconds, track_mem_mb(rule_name, seconds))
             for track, seconds in test_track_seconds(MANIFEST).items()
             for rule_name in TRACK_MEMORY
+            if rule_name != "oracle_slicq_estimates" or SLICQ_ORACLE
         ]
     )

@@ -50,9 +50,8 @@ rule oracle_slicq_estimates:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        # float64, a chunk of slices at a time: the slices of the mixture and the sources and
-        # the estimates' (~0.35 GB each for a 4-minute stereo track)
-        mem_mb=8000,
+        mem_mb=track_mem("oracle_slicq_estimates"),
+        runtime=track_time("oracle_slicq_estimates"),
     params:
         targets=SCORED,
         sums=STUDY.sums,

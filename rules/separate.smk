@@ -45,7 +45,8 @@ rule export_openunmix:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=fixed_mem("export_openunmix"),
+        runtime=fixed_time(10),
     params:
         targets=TARGETS,
     script:

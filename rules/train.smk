@@ -70,7 +70,8 @@ rule pretrained_model:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=fixed_mem("pretrained_model"),
+        runtime=fixed_time(10),
     params:
         pretrained=lambda wildcards: get_pretrained(wildcards)["pretrained"],
         weights=lambda wildcards: get_pretrained(wildcards)["weights"],

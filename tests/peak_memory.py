@@ -3,10 +3,17 @@ process of its own, with the kernel's peak memory of that process and its childr
 
 What a job runs is what its workflow script runs (the same package function, the same inputs
 as files); only Snakemake is left out. The peak is `ru_maxrss` from `wait4` of the job's
-process plus the largest `ru_maxrss` among the processes it waited for (evaluate's forked
-BSSEval workers; `getrusage(RUSAGE_CHILDREN)` inside the job, written to a file at exit).
-A forked worker's `ru_maxrss` counts the pages it shares with its parent again, so the sum
-over-counts evaluate by what the workers share; the figure errs on the high side.
+process and the largest `ru_maxrss` among the processes it waited for
+(`getrusage(RUSAGE_CHILDREN)` inside the job, written to a file at exit).
+
+A forked worker's `ru_maxrss` counts the pages it shares with its parent again, so for a job
+with forked workers (evaluate's BSSEval) the sum over-counts, by up to the job's whole size.
+For those the job and its workers together are measured as a cgroup does (the kernel's
+accounting that a SLURM memory limit uses, each page once): in a memory cgroup of their own
+where this process may make one (root with cgroup v1 or v2: ``memory.max_usage_in_bytes`` /
+``memory.peak``), else as the peak of the sum of the processes' proportional set sizes
+(``Pss`` of /proc/PID/smaps_rollup, shared pages split between their users), sampled every
+10 ms: evaluate's large allocations live for seconds.
 """
 
 from __future__ import annotations
@@ -98,6 +105,22 @@ _JOBS = {
             targets=a["targets"], out_json=P(a["out"]), track_name=a["track"],
             reference_files=info.files, workers=a["threads"], provenance={})
     """,
+    "oracle_slicq_estimates": """
+        from umxmr.oracle.estimates import phase_mix_track_files
+        phase_mix_track_files(track=a["track"], manifest=P(a["manifest"]), targets=a["targets"],
+            outputs=[P(p) for p in a["outputs"]], provenance_out=P(a["provenance"]), run={}, slicq=a["slicq"])
+    """,
+    "pretrained_model": """
+        import os
+        os.environ["TORCH_HOME"] = a["torch_home"]
+        from umxmr.models.pretrained import write_published
+        write_published(a["name"], "vocals", None, P(a["out"]) / "vocals.pth", P(a["out"]) / "vocals.json")
+    """,
+    "export_openunmix": """
+        from umxmr.models.export import export_openunmix
+        export_openunmix(summaries=[P(p) for p in a["summaries"]], weights=[P(p) for p in a["weights"]],
+            targets=a["targets"], separator=json.loads(P(a["separator"]).read_text()), out_dir=P(a["out"]))
+    """,
 }
 
 
@@ -116,25 +139,85 @@ def run_job(rule: str, args: dict, workdir: Path) -> dict[str, float]:
         textwrap.dedent(_JOBS[rule]),
     ])
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(args["threads"])}
+    cgroup = _new_memory_cgroup()
     # Linux keeps a process's ru_maxrss across exec, and a forked child starts with its parent's
     # resident pages: a job forked by this (large) pytest process would report pytest's size.
-    # A small launcher process forks the job and reports the job's own peak.
-    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, sys.executable, "-c", code], env=env,
-                          capture_output=True, text=True)
+    # A small launcher process (in the cgroup, if any) starts the job and reports its own peak.
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, cgroup[0] if cgroup else "", sys.executable, "-c", code],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        tree_mb = _sampled_pss_peak_mb(proc) if cgroup is None else None
+        stdout, stderr = proc.communicate()
+        if cgroup:
+            tree_mb = int(Path(cgroup[0], cgroup[1]).read_text()) / 1e6
+    finally:
+        if cgroup:
+            Path(cgroup[0]).rmdir()
     if proc.returncode != 0:
-        raise RuntimeError(f"{rule} failed:\n{proc.stderr[-3000:]}")
-    own_kb = int(proc.stdout.split()[-1])
+        raise RuntimeError(f"{rule} failed:\n{stderr[-3000:]}")
+    own_kb = int(stdout.split()[-1])
     child_kb = int(children.read_text()) if children.exists() else 0
-    return {"rule": rule, "self_mb": own_kb * 1024 / 1e6, "children_mb": child_kb * 1024 / 1e6}
+    return {"rule": rule, "self_mb": own_kb * 1024 / 1e6, "children_mb": child_kb * 1024 / 1e6, "tree_mb": tree_mb,
+            "tree_measure": "cgroup" if cgroup else "sampled PSS"}
 
 
 _LAUNCHER = """
 import os, subprocess, sys
-job = subprocess.Popen(sys.argv[1:])
+if sys.argv[1]:  # join the job's memory cgroup before starting it
+    with open(os.path.join(sys.argv[1], "cgroup.procs"), "w") as f:
+        f.write(str(os.getpid()))
+job = subprocess.Popen(sys.argv[2:])
 _, status, usage = os.wait4(job.pid, 0)
 print(usage.ru_maxrss)
 sys.exit(os.waitstatus_to_exitcode(status))
 """
+
+
+def _new_memory_cgroup() -> tuple[str, str] | None:
+    """(folder, peak file) of a fresh memory cgroup this process may make, or None."""
+    for base, peak in [("/sys/fs/cgroup/memory", "memory.max_usage_in_bytes"), ("/sys/fs/cgroup", "memory.peak")]:
+        if os.geteuid() != 0 or not Path(base, "cgroup.procs").exists():
+            continue
+        folder = Path(base, f"umxmr-peak-{os.getpid()}-{len(os.listdir(base))}")
+        try:
+            folder.mkdir()
+        except OSError:
+            continue
+        if Path(folder, peak).exists():
+            return str(folder), peak
+        folder.rmdir()
+    return None
+
+
+def _tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        try:
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except OSError:
+            pass
+    return pids
+
+
+def _sampled_pss_peak_mb(proc: subprocess.Popen) -> float:
+    """Peak over time of the summed Pss of `proc` and its descendants (MB), every 10 ms."""
+    import time
+
+    peak = 0
+    while proc.poll() is None:
+        total = 0
+        for p in _tree(proc.pid):
+            try:
+                for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+            except OSError:
+                pass
+        peak = max(peak, total)
+        time.sleep(0.01)
+    return peak * 1024 / 1e6
 
 
 def job_args(rule: str, track: str, manifest: Path, models: dict, out: Path, threads: int) -> dict:

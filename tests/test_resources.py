@@ -17,7 +17,8 @@ import shutil
 import pytest
 import yaml
 
-from peak_memory import ROOT, job_args, make_dataset, make_models, run_job
+from peak_memory import ROOT, TARGETS, job_args, make_dataset, make_models, run_job
+from umxmr.settings import resolve_variant
 from umxmr.resources import FIXED_MEMORY, SPLIT_MEMORY, TRACK_MEMORY, demo_mem_mb, fixed_mem_mb, split_mem_mb, track_mem_mb
 from workflow_helpers import snakemake
 
@@ -28,10 +29,12 @@ SLACK, SLACK_MB = 1.5, 500
 THREADS = {"separate": 1, "oracle_estimates": 1, "evaluate": 2}  # the rules' threads
 SECONDS = {"short": 5.0, "long": 60.0}
 WORKER_RULES = {"evaluate", "oracle_search"}  # fork processes that compute
+# Published-size model files: checked below, not on the tiny run (which has neither).
+MODEL_FILE_RULES = {"pretrained_model", "export_openunmix"}
 # Not checked on the tiny run: the per-track rules (at published size above), train (the tiny
 # model is not the published one) and oracle_search (the tiny config searches windows up to 8192,
 # config.yaml up to 32768): bench/README.md has their figures at published settings.
-NOT_HERE = {"train", "oracle_search", *TRACK_MEMORY}
+NOT_HERE = {"train", "oracle_search", *TRACK_MEMORY, *MODEL_FILE_RULES}
 DEMO_SECONDS = yaml.safe_load((ROOT / ".test" / "config.yaml").read_text())["demo"]["duration"]
 
 
@@ -59,13 +62,50 @@ def test_per_track_rules_declare_their_peak_at_published_size(long_and_short, tr
     shutil.rmtree(root / "jobs" / "separate" / track)
 
 
+def test_slicq_oracle_declares_its_peak(long_and_short):
+    """The sliCQ phase-mix oracle (umx-mr-7's transform, whole track in float64) on the short
+    track; its growth per second is bench/README.md's (30 s and 120 s take minutes)."""
+    root, manifest, _ = long_and_short
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    args = job_args("oracle_estimates", "short", manifest, {}, root / "slicq", 1) | {"slicq": resolve_variant(config, "umx-mr-7")}
+    measured = job_peak_mb(run_job("oracle_slicq_estimates", args, root / "peaks" / "slicq"))
+    assert_true_declaration("oracle_slicq_estimates on 5 s", measured, track_mem_mb("oracle_slicq_estimates", SECONDS["short"]))
+
+
+def test_model_file_rules_declare_their_peak_at_published_size(tmp_path, long_and_short):
+    """pretrained_model reading umxl's layout (hidden 1024, the largest published model) and
+    umxhq's; export_openunmix of umx-mr-0's 4 targets at published size."""
+    import torch
+
+    from umxmr.models.pretrained import published_file
+    from umxmr.models.registry import build_model
+    from umxmr.settings import PUBLISHED_DEFAULTS
+
+    for name, hidden in [("umxl", 1024), ("umxhq", 512)]:
+        checkpoints = tmp_path / name / "hub" / "checkpoints"
+        checkpoints.mkdir(parents=True)
+        model = build_model({**PUBLISHED_DEFAULTS, "target": "vocals", "model": {**PUBLISHED_DEFAULTS["model"], "hidden_size": hidden}}, 44100)
+        torch.save(model.state_dict(), checkpoints / published_file(name, "vocals"))
+        args = {"threads": 1, "name": name, "torch_home": str(tmp_path / name), "out": str(tmp_path / name)}
+        measured = job_peak_mb(run_job("pretrained_model", args, tmp_path / "peaks"))
+        assert_true_declaration(f"pretrained_model {name}", measured, fixed_mem_mb("pretrained_model"))
+    _, _, models = long_and_short
+    args = {
+        "threads": 1, "targets": TARGETS, "separator": str(models["separator"]), "out": str(tmp_path / "export"),
+        "summaries": [str(p) for p in models["summaries"]], "weights": [str(p) for p in models["weights"]],
+    }  # fmt: skip
+    measured = job_peak_mb(run_job("export_openunmix", args, tmp_path / "peaks"))
+    assert (tmp_path / "export" / "vocals.pth").exists()
+    assert_true_declaration("export_openunmix", measured, fixed_mem_mb("export_openunmix"))
+
+
 def job_peak_mb(peak: dict) -> float:
-    """A job's peak from its record: the job plus its largest child where the children are
-    forked workers that compute (their own memory adds to the job's); otherwise the larger of
-    the two: the only children are short programs (git) whose ru_maxrss counts the pages they
-    shared with the job before their exec."""
+    """A job's peak from its record. Where the children are forked workers that compute: the
+    job and its workers together, each page once (tests/peak_memory.py's `tree_mb`); otherwise
+    the larger of the job's and its largest child's ru_maxrss: the only children are short
+    programs (git) whose ru_maxrss counts the pages they shared with the job before their exec."""
     if peak["rule"] in WORKER_RULES:
-        return peak["self_mb"] + peak["children_mb"]
+        return peak["tree_mb"]
     return max(peak["self_mb"], peak["children_mb"])
 
 

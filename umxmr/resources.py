@@ -59,18 +59,22 @@ class TrackTime:
 TRACK_MEMORY: dict[str, TrackMemory] = {
     "separate": TrackMemory(base_mb=923, mb_per_second=0.94),
     "oracle_estimates": TrackMemory(base_mb=850, mb_per_second=0.22),
-    # full BSSEval v4, 2 workers, after the correlation rows stopped keeping their whole inverse
-    # FFTs alive (issue 16). Counted as the job's ru_maxrss plus its largest worker's
-    # (tests/test_resources.py): 3656 MB at 60 s (FFT 2**22); the workers' pages shared with the
-    # job count twice there, so this errs high: the proportional set size, shared pages once,
-    # was 2176 MB at 60 s (bench/bsseval_memory.py; museval.evaluate 2124 MB). 224 MB per 2**20
-    # FFT points (the references' spectra and the workers' buffers; the FFT length doubles past
-    # ~6.3 min) as measured there, the rest per second of audio
-    "evaluate": TrackMemory(base_mb=634, mb_per_second=35.4, mb_per_fft_mega=224),
+    # full BSSEval v4 with 2 forked workers (umxmr.evaluation.bsseval): the job and its workers
+    # together, each page once, in a memory cgroup of their own (tests/peak_memory.py,
+    # bench/full_length.py): 727 MB at 5 s (FFT 2**18 points), 1903 MB at 60 s (2**22), 7038 MB
+    # at 240 s (2**24), 13254 MB at 420 s (2**25), 2026-11-30. 270 MB per 2**20 FFT points (the
+    # references' spectra, 128 B per point, the workers' buffers and the FFT plan) and 10.5 MB
+    # per second of audio (references and estimates as float64, twice) fit the three long
+    # tracks; the base is the 5 s track's rest (three interpreters with numpy, scipy, museval)
+    "evaluate": TrackMemory(base_mb=600, mb_per_second=10.5, mb_per_fft_mega=270),
     # the SDR path (umxmr.evaluation.sdr): references and estimates as float64, one source's
     # per-sample arrays at a time: 148 MB on the tiny run's 3 s tracks; 128 B per sample (4
     # targets x 2 channels x reference and estimate) as a model, not measured at length
     "evaluate_sdr": TrackMemory(base_mb=148, mb_per_second=5.7),
+    # the sliCQ phase-mix oracle (evaluation.slicq_oracle, umx-mr-7's transform) holds the
+    # whole track: mixture and sources in float64 and their slices (ru_maxrss, one process:
+    # 1956 MB at 30 s, 4279 MB at 120 s, 2026-11-30; bench/README.md)
+    "oracle_slicq_estimates": TrackMemory(base_mb=1182, mb_per_second=25.8),
 }
 
 # Minutes; generous: a job killed at its limit is retried with `attempt` times the time.
@@ -79,14 +83,18 @@ TRACK_TIME: dict[str, TrackTime] = {
     "oracle_estimates": TrackTime(base_min=10, min_per_minute=1),
     "evaluate": TrackTime(base_min=10, min_per_minute=5),
     "evaluate_sdr": TrackTime(base_min=5, min_per_minute=0.5),
+    # 124 s for 30 s of audio, 386 s for 120 s, on 2 cores at load 9 (2026-11-30)
+    "oracle_slicq_estimates": TrackTime(base_min=10, min_per_minute=8),
 }
 
 # Rules that hold one whole track of a split at a time: memory grows with the split's longest
 # track (split, TrackMemory). dataset_statistics: the STFT of a training mixture; train: the
 # full-track validation at batch 1 (published size); oracle_search: a validation track's STFTs.
 SPLIT_MEMORY: dict[str, tuple[str, TrackMemory]] = {
-    # 626 MB at 5 s, 636 MB at 60 s (one track)
-    "dataset_statistics": ("train", TrackMemory(base_mb=625, mb_per_second=0.2)),
+    # the whole mixture's STFT and its magnitude in float64 for the scaler: 626 MB at 5 s, 636 MB
+    # at 60 s, 1314 MB at 240 s, 2010 MB at 420 s (bench/full_length.py); the line through the
+    # two long tracks (below 60 s the torch start-up's ~600 MB dominates; the margin covers it)
+    "dataset_statistics": ("train", TrackMemory(base_mb=386, mb_per_second=3.87)),
     # published size, batch 16 x 6 s, 2 threads: 1611 MB with a 5 s validation track
     # (tests/peak_memory.py's way), 1721 MB with a 60 s one (bench/full_length.py)
     "train": ("valid", TrackMemory(base_mb=1600, mb_per_second=2.0)),
@@ -117,6 +125,10 @@ FIXED_MEMORY: dict[str, float] = {
     "seed_spread": 186,
     "config_page": 139,
     "variant_training_curves": 198,
+    # published-size models (tests/test_resources.py): reading umxl's weights (hidden 1024,
+    # the largest published model) 491 MB, umxhq's 336 MB; exporting umx-mr-0's 4 targets 331 MB
+    "pretrained_model": 491,
+    "export_openunmix": 331,
     # listening pages read only their excerpts (tiny run: 148 MB each)
     "listening_page": 148,
     "listening_index": 148,
