@@ -23,6 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from peak_memory import tree_pss_mb  # noqa: E402
+
 CHILD = r"""
 import pickle, sys, time
 import numpy as np
@@ -51,30 +54,6 @@ pickle.dump((wall, [np.asarray(s) for s in scores]), open(out, "wb"))
 """
 
 
-def _tree(pid: int) -> list[int]:
-    pids, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        pids.append(p)
-        try:
-            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
-        except OSError:
-            pass
-    return pids
-
-
-def _pss_mb(pid: int) -> float:
-    total = 0
-    for p in _tree(pid):
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
-
-
 def run(which: str, seconds: float, workers: int, cap_gb: float) -> tuple[float, float, list]:
     out = tempfile.mktemp(suffix=".pkl")
     code = CHILD.format(bench=str(Path(__file__).parent), which=which, seconds=seconds, workers=workers, out=out)
@@ -87,7 +66,7 @@ def run(which: str, seconds: float, workers: int, cap_gb: float) -> tuple[float,
     child = subprocess.Popen([sys.executable, "-c", code], preexec_fn=limit)
     peak = 0.0
     while child.poll() is None:
-        peak = max(peak, _pss_mb(child.pid))
+        peak = max(peak, tree_pss_mb(child.pid))
         time.sleep(0.05)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"  {which}: CPU of the whole child (import and data generation included, workers included): "

@@ -189,35 +189,31 @@ def _new_memory_cgroup() -> tuple[str, str] | None:
     return None
 
 
-def _tree(pid: int) -> list[int]:
-    pids, todo = [], [pid]
+def tree_pss_mb(pid: int) -> float:
+    """The summed Pss (MB) of process `pid` and all its descendants, now: each page shared
+    between them counted once in all (split between its users)."""
+    total, todo = 0, [pid]
     while todo:
         p = todo.pop()
-        pids.append(p)
         try:
             todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
-        except OSError:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:  # it ended meanwhile
             pass
-    return pids
+    return total * 1024 / 1e6
 
 
 def _sampled_pss_peak_mb(proc: subprocess.Popen) -> float:
     """Peak over time of the summed Pss of `proc` and its descendants (MB), every 10 ms."""
     import time
 
-    peak = 0
+    peak = 0.0
     while proc.poll() is None:
-        total = 0
-        for p in _tree(proc.pid):
-            try:
-                for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1])
-            except OSError:
-                pass
-        peak = max(peak, total)
+        peak = max(peak, tree_pss_mb(proc.pid))
         time.sleep(0.01)
-    return peak * 1024 / 1e6
+    return peak
 
 
 def job_args(rule: str, track: str, manifest: Path, models: dict, out: Path, threads: int) -> dict:
