@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from peak_memory import tree_pss_mb  # noqa: E402
+from peak_memory import tree_pss_mb
 
 CHILD = r"""
 import pickle, sys, time
