@@ -105,6 +105,13 @@ _JOBS = {
             targets=a["targets"], out_json=P(a["out"]), track_name=a["track"],
             reference_files=info.files, workers=a["threads"], provenance={})
     """,
+    "evaluate_sdr": """
+        from umxmr.data.layout import load_manifest
+        from umxmr.evaluation.sdr import evaluate_track_dirs_sdr
+        info = {t.name: t for t in load_manifest(P(a["manifest"]))["test"]}[a["track"]]
+        evaluate_track_dirs_sdr(reference_dir=P(info.folder), estimate_dir=P(a["estimates"]),
+            targets=a["targets"], out_json=P(a["out"]), track_name=a["track"], reference_files=info.files)
+    """,
     "oracle_slicq_estimates": """
         from umxmr.oracle.estimates import phase_mix_track_files
         phase_mix_track_files(track=a["track"], manifest=P(a["manifest"]), targets=a["targets"],
@@ -219,7 +226,7 @@ def _sampled_pss_peak_mb(proc: subprocess.Popen) -> float:
 def job_args(rule: str, track: str, manifest: Path, models: dict, out: Path, threads: int) -> dict:
     """The arguments the rule's workflow script passes, with outputs under `out`/<rule>/<track>."""
     folder = out / rule / track
-    estimates = out / ("oracle_estimates" if rule == "evaluate" else rule) / track
+    estimates = out / ("oracle_estimates" if rule.startswith("evaluate") else rule) / track
     base = {"track": track, "manifest": str(manifest), "threads": threads, "targets": TARGETS}
     if rule == "separate":
         return base | {

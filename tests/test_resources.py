@@ -26,7 +26,7 @@ pytestmark = pytest.mark.workflow
 
 # measured <= declared <= SLACK x measured + SLACK_MB
 SLACK, SLACK_MB = 1.5, 500
-THREADS = {"separate": 1, "oracle_estimates": 1, "evaluate": 2}  # the rules' threads
+THREADS = {"separate": 1, "oracle_estimates": 1, "evaluate": 2, "evaluate_sdr": 1}  # the rules' threads
 SECONDS = {"short": 5.0, "long": 60.0}
 WORKER_RULES = {"evaluate", "oracle_search"}  # fork processes that compute
 # Published-size model files: checked below, not on the tiny run (which has neither).
@@ -53,7 +53,7 @@ def long_and_short(tmp_path_factory):
 def test_per_track_rules_declare_their_peak_at_published_size(long_and_short, track):
     root, manifest, models = long_and_short
     # oracle_estimates before evaluate: evaluate scores the oracle's estimates
-    for rule in ["separate", "oracle_estimates", "evaluate"]:
+    for rule in ["separate", "oracle_estimates", "evaluate", "evaluate_sdr"]:
         args = job_args(rule, track, manifest, models, root / "jobs", THREADS[rule])
         measured = job_peak_mb(run_job(rule, args, root / "peaks" / track))
         declared = track_mem_mb(rule, SECONDS[track])

@@ -68,20 +68,25 @@ TRACK_MEMORY: dict[str, TrackMemory] = {
     # tracks; the base is the 5 s track's rest (three interpreters with numpy, scipy, museval)
     "evaluate": TrackMemory(base_mb=600, mb_per_second=10.5, mb_per_fft_mega=270),
     # the SDR path (umxmr.evaluation.sdr): references and estimates as float64, one source's
-    # per-sample arrays at a time: 148 MB on the tiny run's 3 s tracks; 128 B per sample (4
-    # targets x 2 channels x reference and estimate) as a model, not measured at length
-    "evaluate_sdr": TrackMemory(base_mb=148, mb_per_second=5.7),
+    # per-sample arrays at a time: 148 MB on the tiny run's 3 s tracks, 399 MB at 60 s, 1478 MB
+    # at 240 s (tests/test_resources.py's measure, 2026-11-30): 6.0 MB per second
+    "evaluate_sdr": TrackMemory(base_mb=148, mb_per_second=6.0),
     # the sliCQ phase-mix oracle (evaluation.slicq_oracle, umx-mr-7's transform) holds the
     # whole track: mixture and sources in float64 and their slices (ru_maxrss, one process:
     # 1956 MB at 30 s, 4279 MB at 120 s, 2026-11-30; bench/README.md)
     "oracle_slicq_estimates": TrackMemory(base_mb=1182, mb_per_second=25.8),
 }
 
-# Minutes; generous: a job killed at its limit is retried with `attempt` times the time.
+# Minutes, about 3 to 7 times the wall time measured on a shared 2-core machine (load 4 to 9,
+# bench/full_length.py, umx-mr-0 at published size, 2026-11-30) for slower cluster cores; a job
+# killed at its limit is retried with `attempt` times the time. Measured: separate 74 s at
+# 4 min, 84 s at 7 min; oracle_estimates 119 s and 50 s; evaluate (2 workers) 186-261 s and
+# 231-332 s.
 TRACK_TIME: dict[str, TrackTime] = {
-    "separate": TrackTime(base_min=10, min_per_minute=3),
-    "oracle_estimates": TrackTime(base_min=10, min_per_minute=1),
-    "evaluate": TrackTime(base_min=10, min_per_minute=5),
+    "separate": TrackTime(base_min=5, min_per_minute=1),
+    "oracle_estimates": TrackTime(base_min=5, min_per_minute=1),
+    "evaluate": TrackTime(base_min=5, min_per_minute=2),
+    # the SDR path: 0.2 s for a 4-minute track once read (bench/README.md); start-up and reading
     "evaluate_sdr": TrackTime(base_min=5, min_per_minute=0.5),
     # 124 s for 30 s of audio, 386 s for 120 s, on 2 cores at load 9 (2026-11-30)
     "oracle_slicq_estimates": TrackTime(base_min=10, min_per_minute=8),
