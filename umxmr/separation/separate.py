@@ -25,7 +25,8 @@ from umxmr.data.layout import load_manifest
 from umxmr.device import pick_device
 from umxmr.models.registry import Frontend, build_frontend, build_model
 from umxmr.models.blocked import OverlapAdd, array_reader, nb_frames, stft_frames
-from umxmr.models.frontends import StftFrontend
+from umxmr.models.frontends import MultiStftFrontend, StftFrontend
+from umxmr.models.multires import MultiResUnmix
 from umxmr.models.openunmix import OpenUnmix
 from umxmr.provenance import write_separation_provenance
 from umxmr.settings import PUBLISHED_DEFAULTS
@@ -110,6 +111,16 @@ class _Magnitudes:
         raise NotImplementedError
 
 
+def _halo_padded(x: torch.Tensor, h: int, first: int, stop: int, begin: int, end: int) -> torch.Tensor:
+    """Frames `[begin, end)` (the block `[first, stop)` and its halo of `h` frames each side
+    where the track has them) with the rest of the halo as zero frames: a conv fc1's zero
+    padding at the track's ends, explicit."""
+    if not h:
+        return x
+    zeros = x.new_zeros(1, *x.shape[1:])
+    return torch.cat([zeros] * (h - (first - begin)) + [x] + [zeros] * (h - (end - stop)))
+
+
 class _BlockedOpenUnmix(_Magnitudes):
     """Open-Unmix on the base |STFT| (umx-mr-0..3, umx-nw-*), frame-wise layers by block.
 
@@ -133,10 +144,7 @@ class _BlockedOpenUnmix(_Magnitudes):
         # (frames, 1, nb_channels, nb_bins), normalised as OpenUnmix.forward
         x = mag[None, ..., begin - lo : end - lo].permute(3, 0, 1, 2)[..., : m.nb_bins]
         x = (x + m.input_mean) * m.input_scale
-        if h:  # the conv's zero padding at the track's ends, explicit
-            zeros = x.new_zeros(1, *x.shape[1:])
-            x = torch.cat([zeros] * (h - (first - begin)) + [x] + [zeros] * (h - (end - stop)))
-        self.hidden.append(m.encode(x, padded=not h))
+        self.hidden.append(m.encode(_halo_padded(x, h, first, stop, begin, end), padded=not h))
 
     def finish(self) -> None:
         # fc2/bn2 are frame-wise too: keep their (nb_frames, 1, hidden) output, half the
@@ -146,6 +154,56 @@ class _BlockedOpenUnmix(_Magnitudes):
 
     def frames(self, first: int, stop: int, mix_mag: torch.Tensor) -> torch.Tensor:
         mask = self.model.decode_output(self.sequence[first:stop], mix_mag.shape[0])  # (frames, 1, channels, bins)
+        return mask[:, 0].permute(1, 2, 0) * mix_mag
+
+
+class _BlockedMultiRes(_Magnitudes):
+    """umx-mr-4 (`MultiResUnmix` on `MultiStftFrontend`'s three centred STFTs), block by block.
+
+    Pass 1, here: blocks of base frames starting at multiples of s (`block_frames` rounded
+    down to one, at least s); per block the base, double and half STFT frames it reads
+    (`MultiResUnmix.input_frames`: one double frame and s/2 half frames of halo) from the
+    audio, the branches' normalisation and convolutions, the 1×1 merge and fc1, bn1, tanh
+    (with a conv fc1, the features of `frame_halo` frames either side too, from a block
+    widened by s frames); the recurrent core over the whole `(nb_core_frames, 1, hidden)`
+    sequence, then fc2, bn2 (kept whole). Pass 2 (`frames`): fc3 … output activation per
+    block; base frames past the core's last (at most s - 1 at the end) read its last frame,
+    as `forward` holds the last mask frame. Equal to `model(frontend.inputs(audio))` up to
+    float rounding.
+    """
+
+    def __init__(self, model: MultiResUnmix, frontend: MultiStftFrontend, audio: torch.Tensor, block_frames: int) -> None:
+        self.model = model
+        s, h = model.scale_factor, model.frame_halo
+        read, length = array_reader(audio), audio.shape[-1]
+        stfts = [frontend.stft, *frontend.others]  # base, double, half
+        windows = [torch.hann_window(st.n_fft, dtype=audio.dtype, device=audio.device) for st in stfts]
+        nb_base, nb_double, nb_half = (nb_frames(length, st.n_fft, st.hop) for st in stfts)
+        self.nb_core = total = model.nb_core_frames(nb_base, nb_double, nb_half)
+
+        def features(first: int, stop: int) -> torch.Tensor:
+            """Merged features of base frames [first, stop), (stop - first, 1, channels, bins)."""
+            (d0, d1), (h0, h1) = model.input_frames(first, stop, nb_double, nb_half)
+            frames = [
+                stft_frames(read, length, st.n_fft, st.hop, w, a, b).abs()[None]
+                for st, w, (a, b) in zip(stfts, windows, [(first, stop), (d0, d1), (h0, h1)])
+            ]
+            return model.block_features(*frames, first, stop, d0, h0).permute(3, 0, 1, 2)
+
+        step = max(s, block_frames // s * s)
+        widen = -(-h // s) * s  # the conv fc1's halo, in whole multiples of s
+        hidden = []
+        for first in range(0, total, step):
+            stop = min(total, first + step)
+            a, b = max(0, first - widen), min(total, stop + widen)
+            begin, end = max(0, first - h), min(total, stop + h)
+            x = features(a, b)[begin - a : end - a]
+            hidden.append(model.encode(_halo_padded(x, h, first, stop, begin, end), padded=not h))
+        self.sequence = model.decode_hidden(model.recurrent(torch.cat(hidden)))
+
+    def frames(self, first: int, stop: int, mix_mag: torch.Tensor) -> torch.Tensor:
+        held = torch.arange(first, stop, device=self.sequence.device).clamp_(max=self.nb_core - 1)
+        mask = self.model.decode_output(self.sequence[held], mix_mag.shape[0])  # (frames, 1, channels, bins)
         return mask[:, 0].permute(1, 2, 0) * mix_mag
 
 
@@ -177,6 +235,16 @@ def _blockable(model: torch.nn.Module, frontend: Frontend | None, n_fft: int, ho
         type(frontend) is StftFrontend and frontend.stft.center and (frontend.stft.n_fft, frontend.stft.hop) == (n_fft, hop)
     )
     return type(model) is OpenUnmix and not model.training and stft_ok
+
+
+def _blockable_multires(model: torch.nn.Module, frontend: Frontend | None, n_fft: int, hop: int) -> bool:
+    """Whether `model` is umx-mr-4 (exactly MultiResUnmix, in eval mode) on its own three centred
+    STFTs with this base STFT."""
+    if type(model) is not MultiResUnmix or model.training or type(frontend) is not MultiStftFrontend:
+        return False
+    s = model.scale_factor
+    stfts = [(st.n_fft, st.hop, st.center) for st in [frontend.stft, *frontend.others]]
+    return stfts == [(n_fft, hop, True), (n_fft * s, hop * s, True), (n_fft // s, hop // s, True)]
 
 
 def _stream(
@@ -266,10 +334,13 @@ def separate_blocks(
     """The estimates of `separate`, as consecutive blocks `{source: (n, nb_channels)}`.
 
     Nothing of size frames × bins × channels × sources is kept for the whole track: the
-    STFT, the frame-wise layers of Open-Unmix (`_BlockedOpenUnmix`), norbert's Wiener/EM
-    (per window, float64) and the inverse STFT go block by block; only the recurrent
-    cores' `(nb_frames, 2 * hidden)` sequences are whole. Models that look across frames
-    in their front end (umx-mr-4, umx-mr-7) run on the whole track (`_WholeTrack`).
+    STFT, the frame-wise layers of Open-Unmix (`_BlockedOpenUnmix`; a conv fc1 with a halo
+    of one frame), umx-mr-4's three STFTs, convolutions and frame-wise layers
+    (`_BlockedMultiRes`: blocks on multiples of s base frames, a halo of one double and s/2
+    half frames), norbert's Wiener/EM (per window, float64) and the inverse STFT go block by
+    block; only the recurrent cores' `(nb_frames, hidden)` sequences (fc2/bn2's output) are
+    whole. Other models (the NSGT front ends of umx-mr-7, umx-mr-7-whole) run on the whole
+    track (`_WholeTrack`); docs/architecture.md's table says what each front end needs.
     """
     # (nb_channels, nb_timesteps), a view of a float32 mixture (no copy on the CPU)
     audio = torch.from_numpy(np.asarray(mixture, dtype=np.float32)).T.to(device)
@@ -281,6 +352,8 @@ def separate_blocks(
             frontend = None if frontends is None else frontends[target]
             if _blockable(model, frontend, n_fft, hop):
                 sources[target] = _BlockedOpenUnmix(model, total)
+            elif _blockable_multires(model, frontend, n_fft, hop):
+                sources[target] = _BlockedMultiRes(model, frontend, audio, block_frames)
             else:
                 sources[target] = _WholeTrack(model, frontend or StftFrontend(n_fft, hop, center=True).to(device), audio)
     yield from _stream(audio, sources, n_fft, hop, niter, softmask, residual, wiener_win_len, block_frames)
