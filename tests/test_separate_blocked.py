@@ -213,6 +213,87 @@ def test_blocked_multires_needs_its_halo(monkeypatch, s, halo):
     assert np.abs(ours["t0"] - whole["t0"]).max() > 5 * 2e-5 * np.abs(mix).max()
 
 
+def slicq_models(pool):
+    """Two tiny umx-mr-7 models (a mel sliCQ at 8 kHz: 39 slices of 344 samples on this track,
+    24 grid columns per half slice, `pool` columns per core frame) with random weights,
+    normalisation and batch-norm statistics (linear fc1 with an LSTM, conv fc1 with a GRU),
+    and their front end."""
+    from umxmr.models.frontends import SlicedNsgtFrontend
+    from umxmr.models.nsgt_unmix import NsgtUnmix
+    from umxmr.models.slicq import SliCQ
+
+    slicq = SliCQ("mel", 100.0, 3900.0, 16, RATE)
+    models = {}
+    for k, (first, rnn) in enumerate([("linear", "lstm"), ("conv", "gru")]):
+        torch.manual_seed(100 + k)
+        model = NsgtUnmix(frame_pool=pool, nb_bins=slicq.nb_bins, hidden_size=12, nb_layers=2, max_bin=None, rnn=rnn, first_layer=first)
+        with torch.no_grad():
+            model.input_mean.uniform_(-0.5, 0.5)
+            model.input_scale.uniform_(0.5, 2.0)
+            model.output_scale.uniform_(0.5, 1.5)
+            model.output_mean.uniform_(0.5, 1.5)
+            for bn in (model.bn1, model.bn2, model.bn3):
+                bn.running_mean.uniform_(-0.1, 0.1)
+                bn.running_var.uniform_(0.8, 1.2)
+        models[f"t{k}"] = model.eval()
+    return models, dict.fromkeys(models, SlicedNsgtFrontend(slicq, N_FFT, HOP))
+
+
+# core frames of 4 or 7 grid columns (not a divisor of the 24 per half slice); block edges
+# (core frames in pass 1, base-STFT frames in pass 2) inside the Wiener windows (7, 10) and at them (20)
+@pytest.mark.parametrize("block", [7, 10, 20])
+@pytest.mark.parametrize("pool", [4, 7])
+def test_blocked_slicq_equals_the_whole_track_path(monkeypatch, pool, block):
+    """umx-mr-7: the sliCQ grid, pooling and frame-wise layers by block with a halo of whole
+    slices, the core whole, the estimate synthesised and overlap-added slice by slice."""
+    from umxmr.models.slicq import SliCQ
+
+    models, frontends = slicq_models(pool)
+    slicq = frontends["t0"].slicq
+    mix = mixture(40 + pool)
+    assert slicq.nb_slices(LENGTH) == 39
+    spans = []
+    slice_range = SliCQ.slice_range
+
+    def spy(self, read, length, first, stop):
+        spans.append(stop - first)
+        return slice_range(self, read, length, first, stop)
+
+    def whole_signal(*args):
+        raise AssertionError("the whole signal's slices")
+
+    monkeypatch.setattr(SliCQ, "slice_range", spy)
+    monkeypatch.setattr(SliCQ, "slices", whole_signal)
+    ours = sep.separate(mix, models, N_FFT, HOP, 1, False, True, WIN, frontends=frontends, block_frames=block)
+    # never the whole track's slices: a block's (with a slice before and after) or a chunk's
+    assert max(spans) <= max(sep._BlockedSliCQ.chunk, (block + 2) * pool // (slicq.nb_coefs // 2) + 3)
+    monkeypatch.undo()
+    whole = sep.separate_whole_track(mix, models, N_FFT, HOP, 1, False, True, WIN, frontends=frontends)
+    assert list(ours) == list(whole) == [*models, "residual"]
+    for name in whole:
+        np.testing.assert_allclose(ours[name], whole[name], rtol=0, atol=2e-5 * np.abs(mix).max())
+
+
+def test_blocked_slicq_needs_its_halo(monkeypatch):
+    """Without the slice before a block's first column (its columns then miss that slice's
+    |coefficients|) the estimates differ from the whole-track path."""
+    from umxmr.models.slicq import SliCQ
+
+    models, frontends = slicq_models(4)
+    models = {"t0": models["t0"]}
+    mix = mixture(50)
+    column_slices = SliCQ.column_slices
+
+    def without_halo(self, first, stop, length):
+        lo, hi = column_slices(self, first, stop, length)
+        return min(first // (self.nb_coefs // 2), hi - 1), hi
+
+    whole = sep.separate_whole_track(mix, models, N_FFT, HOP, 1, False, True, WIN, frontends=frontends)
+    monkeypatch.setattr(SliCQ, "column_slices", without_halo)
+    ours = sep.separate(mix, models, N_FFT, HOP, 1, False, True, WIN, frontends=frontends, block_frames=10)
+    assert np.abs(ours["t0"] - whole["t0"]).max() > 5 * 2e-5 * np.abs(mix).max()
+
+
 @pytest.mark.parametrize("block", [1, 7, 64])
 def test_blocked_phase_mix_equals_the_whole_track_oracle(tmp_path, block):
     rng = np.random.default_rng(block)

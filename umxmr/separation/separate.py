@@ -19,15 +19,18 @@ from typing import Any
 import norbert
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from umxmr.data.audio import SAMPLE_FORMATS, read_audio, write_audio_blocks
 from umxmr.data.layout import load_manifest
 from umxmr.device import pick_device
 from umxmr.models.registry import Frontend, build_frontend, build_model
 from umxmr.models.blocked import OverlapAdd, array_reader, nb_frames, stft_frames
-from umxmr.models.frontends import MultiStftFrontend, StftFrontend
+from umxmr.models.frontends import MultiStftFrontend, SlicedNsgtFrontend, StftFrontend
 from umxmr.models.multires import MultiResUnmix
+from umxmr.models.nsgt_unmix import NsgtUnmix
 from umxmr.models.openunmix import OpenUnmix
+from umxmr.models.slicq import SliceOverlapAdd
 from umxmr.provenance import write_separation_provenance
 from umxmr.settings import PUBLISHED_DEFAULTS
 from umxmr.models.transforms import ISTFT, STFT
@@ -207,6 +210,83 @@ class _BlockedMultiRes(_Magnitudes):
         return mask[:, 0].permute(1, 2, 0) * mix_mag
 
 
+class _BlockedSliCQ(_Magnitudes):
+    """umx-mr-7 (`NsgtUnmix` on `SlicedNsgtFrontend`'s sliCQ grid), block by block.
+
+    The sliCQ is local: slice i covers samples `[(i - 1) · hop, (i + 1) · hop)` (hop = half a
+    slice) and grid columns `[i · c, (i + 2) · c)` (c = nb_coefs / 2), and a core frame
+    pools `frame_pool` columns. Pass 1, here: blocks of `block_frames` core frames; per block
+    the slices its columns read (`SliCQ.slice_range`: a halo of one whole slice before the
+    block's first column and the one that ends in it after), their |coefficients| overlap-added
+    onto the block's columns, pooled, normalised, fc1, bn1, tanh (a conv fc1 with its halo of
+    core frames); the recurrent core over the whole `(nb_core_frames, 1, hidden)` sequence,
+    then fc2, bn2 (kept whole). Pass 2 (`frames`): the audio estimate, `chunk` slices at a
+    time: the mixture's coefficients of those slices times each slice's window of the mask
+    (fc3 … output activation of the core frames those windows cover), synthesised and
+    overlap-added (`SliceOverlapAdd`), kept only while base-STFT frames still read it; then
+    the base-STFT magnitude of the frames asked for. Equal to `frontend.stft_magnitude(
+    model(frontend.inputs(audio)), audio)` up to float rounding (the front end's mask
+    estimate / mixture grid magnitude is the model's mask wherever the mixture's coefficients
+    are not all zero).
+    """
+
+    chunk = 16  # slices synthesised at a time in pass 2
+
+    def __init__(self, model: NsgtUnmix, frontend: SlicedNsgtFrontend, audio: torch.Tensor, block_frames: int) -> None:
+        self.model, self.slicq, self.stft = model, frontend.slicq, frontend.stft
+        self.read, self.length = array_reader(audio), audio.shape[-1]
+        self.nb_slices = self.slicq.nb_slices(self.length)
+        self.half, pool, h = self.slicq.nb_coefs // 2, model.frame_pool, model.frame_halo
+        columns = (self.nb_slices + 1) * self.half
+        total = -(-columns // pool)
+
+        def pooled(first: int, stop: int) -> torch.Tensor:
+            """Core frames [first, stop) of the pooled grid magnitude, normalised: (frames, 1, channels, bins)."""
+            c0, c1 = first * pool, min(columns, stop * pool)
+            i0, i1 = self.slicq.column_slices(c0, c1, self.length)
+            coefs = self.slicq.analyse(self.slicq.slice_range(self.read, self.length, i0, i1), i0)
+            grid = self.slicq.overlap_add(coefs.abs())[..., c0 - i0 * self.half : c1 - i0 * self.half]
+            x = F.avg_pool1d(grid.reshape(-1, 1, c1 - c0), pool, pool, ceil_mode=True).reshape(*grid.shape[:-1], -1)
+            return (x.permute(2, 0, 1)[:, None] + model.input_mean) * model.input_scale
+
+        hidden = []
+        for first in range(0, total, block_frames):
+            stop = min(total, first + block_frames)
+            begin, end = max(0, first - h), min(total, stop + h)
+            hidden.append(model.encode(_halo_padded(pooled(begin, end), h, first, stop, begin, end), padded=not h))
+        self.sequence = model.decode_hidden(model.recurrent(torch.cat(hidden)))
+        # pass 2: the audio estimate from sample `kept` on, up to `inverse.emitted`
+        self.inverse = SliceOverlapAdd(self.slicq, self.length)
+        self.estimate, self.kept = audio.new_zeros(audio.shape[0], 0), 0
+        self.window = torch.hann_window(self.stft.n_fft, dtype=audio.dtype, device=audio.device)
+
+    def _synthesise(self) -> None:
+        """The next `chunk` slices of the estimate, appended to `self.estimate`."""
+        first = self.inverse.pushed
+        stop = min(self.nb_slices, first + self.chunk)
+        c0, c1 = first * self.half, (stop + 1) * self.half  # the grid columns these slices read
+        f0, f1 = c0 // self.model.frame_pool, (c1 - 1) // self.model.frame_pool + 1
+        mask = self.model.decode_output(self.sequence[f0:f1], self.estimate.shape[0])[:, 0].permute(1, 2, 0)  # (channels, bins, frames)
+        held = torch.arange(c0, c1, device=mask.device) // self.model.frame_pool - f0
+        coefs = self.slicq.analyse(self.slicq.slice_range(self.read, self.length, first, stop), first)
+        slices = self.slicq.synthesise(coefs * self.slicq.frames_to_slices(mask[..., held]), first)
+        self.estimate = torch.cat([self.estimate, self.inverse.push(slices)], dim=-1)
+
+    def frames(self, first: int, stop: int, mix_mag: torch.Tensor) -> torch.Tensor:
+        n_fft, hop = self.stft.n_fft, self.stft.hop
+        # frames [first, stop) read samples [first·hop - n_fft/2, (stop - 1)·hop + n_fft/2] of
+        # the estimate, and up to n_fft/2 + 1 reflected ones at its ends: keep a margin
+        lo, hi = max(0, first * hop - n_fft), min(self.length, stop * hop + n_fft)
+        while self.inverse.emitted < hi:
+            self._synthesise()
+        self.estimate, self.kept = self.estimate[:, lo - self.kept :], lo
+
+        def read(start: int, end: int) -> torch.Tensor:
+            return self.estimate[:, start - self.kept : end - self.kept]
+
+        return stft_frames(read, self.length, n_fft, hop, self.window, first, stop).abs()
+
+
 class _WholeTrack(_Magnitudes):
     """A model whose front end or layers look across the whole track (see docs/architecture.md):
     run once on the whole mixture, its base-STFT magnitude kept and handed out by block."""
@@ -245,6 +325,14 @@ def _blockable_multires(model: torch.nn.Module, frontend: Frontend | None, n_fft
     s = model.scale_factor
     stfts = [(st.n_fft, st.hop, st.center) for st in [frontend.stft, *frontend.others]]
     return stfts == [(n_fft, hop, True), (n_fft * s, hop * s, True), (n_fft // s, hop // s, True)]
+
+
+def _blockable_slicq(model: torch.nn.Module, frontend: Frontend | None, n_fft: int, hop: int) -> bool:
+    """Whether `model` is umx-mr-7 (exactly NsgtUnmix, in eval mode) on the sliced NSGT, with
+    its estimates going to this centred base STFT."""
+    if type(model) is not NsgtUnmix or model.training or type(frontend) is not SlicedNsgtFrontend:
+        return False
+    return (frontend.stft.n_fft, frontend.stft.hop, frontend.stft.center) == (n_fft, hop, True)
 
 
 def _stream(
@@ -354,6 +442,8 @@ def separate_blocks(
                 sources[target] = _BlockedOpenUnmix(model, total)
             elif _blockable_multires(model, frontend, n_fft, hop):
                 sources[target] = _BlockedMultiRes(model, frontend, audio, block_frames)
+            elif _blockable_slicq(model, frontend, n_fft, hop):
+                sources[target] = _BlockedSliCQ(model, frontend, audio, block_frames)
             else:
                 sources[target] = _WholeTrack(model, frontend or StftFrontend(n_fft, hop, center=True).to(device), audio)
     yield from _stream(audio, sources, n_fft, hop, niter, softmask, residual, wiener_win_len, block_frames)
