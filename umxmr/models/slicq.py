@@ -375,8 +375,8 @@ class SliceOverlapAdd:
         if self.tail is not None:
             out[..., 0, :] += self.tail
         self.pushed += n
-        if self.pushed < self.total:  # the last half waits for the next slice
-            self.tail, out = out[..., n, :], out[..., :n, :]
+        if self.pushed < self.total:  # the last half waits for the next slice (a copy: `out` is freed)
+            self.tail, out = out[..., n, :].clone(), out[..., :n, :]
         # out[..., 0, 0] is position first · hop; the first half slice is the leading padding
         flat = out.flatten(-2)
         start = max(self.emitted, first * hop - hop)
