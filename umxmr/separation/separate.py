@@ -288,8 +288,9 @@ class _BlockedSliCQ(_Magnitudes):
 
 
 class _WholeTrack(_Magnitudes):
-    """A model whose front end or layers look across the whole track (see docs/architecture.md):
-    run once on the whole mixture, its base-STFT magnitude kept and handed out by block."""
+    """A model whose front end looks across the whole track (umx-mr-7-whole's NSGT; any model
+    the blocked classes do not know; see docs/architecture.md): run once on the whole
+    mixture, its base-STFT magnitude kept and handed out by block."""
 
     def __init__(self, model: torch.nn.Module, frontend: Frontend, audio: torch.Tensor) -> None:
         self.mag = frontend.stft_magnitude(model(frontend.inputs(audio[None])), audio[None])[0]
@@ -425,10 +426,13 @@ def separate_blocks(
     STFT, the frame-wise layers of Open-Unmix (`_BlockedOpenUnmix`; a conv fc1 with a halo
     of one frame), umx-mr-4's three STFTs, convolutions and frame-wise layers
     (`_BlockedMultiRes`: blocks on multiples of s base frames, a halo of one double and s/2
-    half frames), norbert's Wiener/EM (per window, float64) and the inverse STFT go block by
-    block; only the recurrent cores' `(nb_frames, hidden)` sequences (fc2/bn2's output) are
-    whole. Other models (the NSGT front ends of umx-mr-7, umx-mr-7-whole) run on the whole
-    track (`_WholeTrack`); docs/architecture.md's table says what each front end needs.
+    half frames), umx-mr-7's sliCQ grid, pooling, frame-wise layers and masked inverse
+    (`_BlockedSliCQ`: a halo of one whole slice, the estimate's audio slice by slice),
+    norbert's Wiener/EM (per window, float64) and the inverse STFT go block by block; only
+    the recurrent cores' `(nb_core_frames, hidden)` sequences (fc2/bn2's output) are whole.
+    umx-mr-7-whole (the whole-signal NSGT) and models none of these classes knows run on
+    the whole track (`_WholeTrack`); docs/architecture.md's table says what each front end
+    needs at block edges.
     """
     # (nb_channels, nb_timesteps), a view of a float32 mixture (no copy on the CPU)
     audio = torch.from_numpy(np.asarray(mixture, dtype=np.float32)).T.to(device)
