@@ -1,14 +1,15 @@
-"""Peak memory of separation (umx-mr-0 at published size) and the oracle against track length.
+"""Peak memory of separation (a variant at published size) and the oracle against track length.
 
 Each measurement runs in a fresh subprocess and reports the kernel's peak resident set of
 that process (`resource.getrusage(RUSAGE_SELF).ru_maxrss`), not a sampled figure. The
 child generates stereo 44.1 kHz audio of the given length (noise shaped like music is not
 needed: memory does not depend on the content), writes it to a FLOAT WAV, then:
 
-- `blocked`: `umxmr.separation.separate.separate_blocks` with four umx-mr-0 models at
-  published size (hidden 512, 3 BLSTM layers, n_fft 4096, hop 1024, random weights),
-  niter 1, wiener_win_len 300, each estimate written as it comes (`write_audio_blocks`),
-  as the `separate` rule does;
+- `blocked`: `umxmr.separation.separate.separate_blocks` with four models of `--variant`
+  (default umx-mr-0) at published size: the variant's real-data settings from config.yaml
+  (no demo overrides; umx-mr-0: hidden 512, 3 BLSTM layers, n_fft 4096, hop 1024), random
+  weights, the variant's front end, niter 1, wiener_win_len 300, each estimate written as
+  it comes (`write_audio_blocks`), as the `separate` rule does;
 - `whole`: the same models through `separate_whole_track` (the path before blocks);
 - `oracle`: `umxmr.oracle.estimates.phase_mix_blocks` from the stems' files to WAVs, as
   the `oracle_estimates` rule does (four sources);
@@ -16,6 +17,7 @@ needed: memory does not depend on the content), writes it to a FLOAT WAV, then:
 
 Usage (repository root, venv, PYTHONPATH=$PWD):
     python bench/separation_memory.py --kinds baseline blocked --seconds 60 120 240
+    python bench/separation_memory.py --variant umx-mr-4 --kinds blocked --seconds 60 240
 Prints kind × length → peak MB, wall time, and the growth in MB per second of audio
 (least squares over the lengths measured).
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,16 +38,25 @@ TARGETS = ["vocals", "drums", "bass", "other"]
 RATE = 44100
 
 
-def child(kind: str, seconds: float) -> None:
+def variant_settings(variant: str) -> dict:
+    """A variant's settings on real data (config.yaml's, without the demo's overrides)."""
+    import yaml
+
+    from umxmr.settings import resolve_variant
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    return resolve_variant({**config, "dataset": {**config["dataset"], "kind": "musdb"}}, variant)
+
+
+def child(kind: str, seconds: float, variant: str = "umx-mr-0") -> None:
     import numpy as np
     import soundfile as sf
     import torch
 
     from umxmr.data.audio import read_audio, write_audio_blocks
-    from umxmr.models.registry import build_model
+    from umxmr.models.registry import build_frontend, build_model
     from umxmr.oracle import estimates as oracle
     from umxmr.separation import separate as sep
-    from umxmr.settings import PUBLISHED_DEFAULTS
 
     torch.set_num_threads(2)
     tmp = Path(tempfile.mkdtemp(prefix="sepmem-"))
@@ -66,41 +78,45 @@ def child(kind: str, seconds: float) -> None:
             write_audio_blocks(outputs, TARGETS, oracle.phase_mix_blocks(mixture, readers, mixture.frames), RATE)
     else:
         torch.manual_seed(0)
-        models = {t: build_model(PUBLISHED_DEFAULTS, float(RATE)).eval() for t in TARGETS}
+        settings = variant_settings(variant)
+        models = {t: build_model(settings, float(RATE)).eval() for t in TARGETS}
+        frontends = {t: build_frontend(settings, float(RATE), center=True) for t in TARGETS}
+        n_fft, hop = settings["stft"]["n_fft"], settings["stft"]["hop"]
         if kind != "baseline":
             mixture = read_audio(tmp / "mixture.wav")
             if kind == "blocked":
-                blocks = sep.separate_blocks(mixture, models, 4096, 1024, niter=1, wiener_win_len=300)
+                blocks = sep.separate_blocks(mixture, models, n_fft, hop, niter=1, wiener_win_len=300, frontends=frontends)
             else:
-                blocks = iter([sep.separate_whole_track(mixture, models, 4096, 1024, niter=1, wiener_win_len=300)])
+                blocks = iter([sep.separate_whole_track(mixture, models, n_fft, hop, niter=1, wiener_win_len=300, frontends=frontends)])
             del mixture
             write_audio_blocks(outputs, TARGETS, blocks, RATE)
     wall = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-    print(json.dumps({"kind": kind, "seconds": seconds, "peak_mb": peak_mb, "wall_s": wall}))
-    for path in tmp.rglob("*.wav"):
-        path.unlink()
+    print(json.dumps({"kind": kind, "variant": variant, "seconds": seconds, "peak_mb": peak_mb, "wall_s": wall}))
+    shutil.rmtree(tmp)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kinds", nargs="+", default=["baseline", "blocked"], choices=["baseline", "blocked", "whole", "oracle"])
     parser.add_argument("--seconds", nargs="+", type=float, default=[60, 120, 240])
+    parser.add_argument("--variant", default="umx-mr-0", help="a variant of config.yaml, at its real-data settings (default umx-mr-0)")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "SECONDS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], float(args.child[1]))
+        child(args.child[0], float(args.child[1]), args.variant)
         return
     rows = []
     for kind in args.kinds:
         for seconds in [0.0] if kind == "baseline" else args.seconds:
-            run = subprocess.run([sys.executable, __file__, "--child", kind, str(seconds or 10)], capture_output=True, text=True, check=False)
+            command = [sys.executable, __file__, "--child", kind, str(seconds or 10), "--variant", args.variant]
+            run = subprocess.run(command, capture_output=True, text=True, check=False)
             if run.returncode:
                 print(f"{kind} {seconds:.0f} s: failed (rc {run.returncode})\n{run.stderr[-2000:]}")
                 continue
             rows.append(json.loads(run.stdout.strip().splitlines()[-1]))
             row = rows[-1]
-            print(f"{kind:8s} {row['seconds']:6.0f} s  peak {row['peak_mb']:8.0f} MB  wall {row['wall_s']:7.1f} s", flush=True)
+            print(f"{args.variant} {kind:8s} {row['seconds']:6.0f} s  peak {row['peak_mb']:8.0f} MB  wall {row['wall_s']:7.1f} s", flush=True)
     for kind in args.kinds:
         pts = [(r["seconds"], r["peak_mb"]) for r in rows if r["kind"] == kind]
         if len(pts) > 1:

@@ -15,6 +15,7 @@ from snakemake.exceptions import WorkflowError
 
 from umxmr.resources import (
     TRACK_MEMORY,
+    separate_kind,
     test_track_seconds,
     demo_mem_mb,
     fixed_mem_mb,
@@ -333,18 +334,30 @@ def check_mem_limit(needs):
         )
 
 
+def variant_separate_kind(variant):
+    """How separate runs `variant`'s models (umxmr.resources.separate_kind: on the whole
+    track for the whole-signal NSGT, else block by block); torch-free, from its settings.
+    """
+    return separate_kind(variant_settings(models_variant(config, variant)))
+
+
 def track_mem(rule_name):
     """mem_mb of per-track `rule_name` (separate, oracle_estimates, evaluate) from the track's
-    duration in the manifest, more on each retry (`attempt`); checked against --resources.
+    duration in the manifest (separate: and the variant's `separate_kind`), more on each
+    retry (`attempt`); checked against --resources.
     """
 
     def mem_mb(wildcards, input, attempt):
         seconds = track_seconds(input.manifest, wildcards.track)
-        # a retry may ask more than the limit: Snakemake lowers it to the limit then
-        check_mem_limit(
-            [(rule_name, wildcards.track, seconds, track_mem_mb(rule_name, seconds))]
+        kind = (
+            variant_separate_kind(wildcards.variant)
+            if rule_name == "separate"
+            else "blocked"
         )
-        return track_mem_mb(rule_name, seconds, attempt)
+        need = track_mem_mb(rule_name, seconds, kind=kind)
+        # a retry may ask more than the limit: Snakemake lowers it to the limit then
+        check_mem_limit([(rule_name, wildcards.track, seconds, need)])
+        return track_mem_mb(rule_name, seconds, attempt, kind=kind)
 
     return mem_mb
 
@@ -397,13 +410,30 @@ def fixed_time(minutes):
     return lambda wildcards, attempt: minutes * attempt
 
 
-# Before any job: every test track of a manifest already written, against --resources mem_mb.
+def separate_kinds():
+    """The evaluated variants by `separate_kind` (how their separate jobs use memory)."""
+    kinds = {}
+    for variant in EVAL_VARIANTS:
+        kinds.setdefault(variant_separate_kind(variant), []).append(variant)
+    return kinds
+
+
+# Before any job: every test track of a manifest already written, against --resources mem_mb
+# (separate: each kind of the evaluated variants, named when not the blocked one).
 if Path(MANIFEST).exists():
     check_mem_limit(
         [
-            (rule_name, track, seconds, track_mem_mb(rule_name, seconds))
+            (label, track, seconds, track_mem_mb(rule_name, seconds, kind=kind))
             for track, seconds in test_track_seconds(MANIFEST).items()
             for rule_name in TRACK_MEMORY
+            for kind, label in (
+                [
+                    (k, "separate" if k == "blocked" else f"separate ({', '.join(v)})")
+                    for k, v in separate_kinds().items()
+                ]
+                if rule_name == "separate"
+                else [("blocked", rule_name)]
+            )
             if rule_name != "oracle_slicq_estimates" or SLICQ_ORACLE
         ]
     )

@@ -52,29 +52,31 @@ def make_dataset(root: Path, seconds: dict[str, float], seed: int = 0) -> Path:
     return manifest
 
 
-def make_models(folder: Path, seed: int = 0) -> dict[str, list[Path] | Path]:
-    """umx-mr-0 at published size (Open-Unmix, hidden 512, 3 BLSTM layers) with random weights,
-    one per target, and its separator.json with the config's separation settings."""
+def make_models(folder: Path, seed: int = 0, variant: str = "umx-mr-0") -> dict[str, list[Path] | Path]:
+    """`variant` at published size (its real-data settings in config.yaml, without the demo's
+    overrides; umx-mr-0: Open-Unmix, hidden 512, 3 BLSTM layers) with random weights, one per
+    target, and its separator.json with the config's separation settings."""
     import torch
     import yaml
 
     from umxmr.models.registry import build_model
     from umxmr.separation.separate import separator_config
-    from umxmr.settings import PUBLISHED_DEFAULTS
+    from umxmr.settings import resolve_variant
 
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    variant_settings = resolve_variant({**config, "dataset": {**config["dataset"], "kind": "musdb"}}, variant)
     summaries, weights = [], []
     for target in TARGETS:
-        settings = {**PUBLISHED_DEFAULTS, "target": target}
+        settings = {**variant_settings, "target": target}
         model = build_model(settings, RATE)
         summaries.append(folder / f"{target}.json")
         weights.append(folder / f"{target}.pth")
         summaries[-1].write_text(json.dumps({"args": settings, "selected_seed": seed}))
         torch.save(model.state_dict(), weights[-1])
-    separation = yaml.safe_load((ROOT / "config.yaml").read_text())["separation"]
     separator = folder / "separator.json"
-    conf = separator_config(PUBLISHED_DEFAULTS, {**separation, "device": "cpu"}, TARGETS, RATE)
+    conf = separator_config(variant_settings, {**config["separation"], "device": "cpu"}, TARGETS, RATE)
     separator.write_text(json.dumps(conf))
     return {"summaries": summaries, "weights": weights, "separator": separator}
 

@@ -3,9 +3,11 @@ peak (getrusage ru_maxrss of the job and its children): measured <= declared <= 
 + 500 MB. Over-declaring fails too: it leaves a cluster idle.
 
 The per-track rules (separate, oracle_estimates, evaluate) run at published model size on a
-short and a 60-second track (tests/peak_memory.py); the other rules are read from the tiny
-workflow run (`finished_run`, tests/kernel_peak/sitecustomize.py), with the mem_mb Snakemake gave
-each job, except train and oracle_search (see NOT_HERE).
+short and a 60-second track (tests/peak_memory.py), separate of the variants with a figure of
+their own (umx-mr-7, umx-mr-7-whole: `umxmr.resources.separate_kind`) on the short one; the
+other rules are read from the tiny workflow run (`finished_run`,
+tests/kernel_peak/sitecustomize.py), with the mem_mb Snakemake gave each job, except train and
+oracle_search (see NOT_HERE).
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import pytest
 import yaml
 
 from peak_memory import ROOT, TARGETS, job_args, make_dataset, make_models, run_job
+from umxmr.resources import (
+    FIXED_MEMORY, SEPARATE_MEMORY, SPLIT_MEMORY, TRACK_MEMORY, demo_mem_mb, fixed_mem_mb, separate_kind, split_mem_mb, track_mem_mb,
+)  # fmt: skip
 from umxmr.settings import resolve_variant
-from umxmr.resources import FIXED_MEMORY, SPLIT_MEMORY, TRACK_MEMORY, demo_mem_mb, fixed_mem_mb, split_mem_mb, track_mem_mb
 from workflow_helpers import snakemake
 
 pytestmark = pytest.mark.workflow
@@ -97,6 +101,29 @@ def test_model_file_rules_declare_their_peak_at_published_size(tmp_path, long_an
     measured = job_peak_mb(run_job("export_openunmix", args, tmp_path / "peaks"))
     assert (tmp_path / "export" / "vocals.pth").exists()
     assert_true_declaration("export_openunmix", measured, fixed_mem_mb("export_openunmix"))
+
+
+# separate's peak by the kind of model (umxmr.resources.separate_kind): umx-mr-0 above stands
+# for every blocked front end (umx-mr-4 peaks within its figure, bench/README.md); umx-mr-7
+# (sliCQ) and umx-mr-7-whole (the whole-signal NSGT) have their own, checked here at published
+# size on the short track (their growth per second: bench/separation_memory.py --variant)
+KIND_VARIANTS = {"slicq": "umx-mr-7", "nsgt-whole": "umx-mr-7-whole"}
+
+
+@pytest.mark.parametrize("kind", list(SEPARATE_MEMORY))
+def test_separate_declares_its_peak_for_each_kind_of_model(long_and_short, kind):
+    root, manifest, _ = long_and_short
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    variant = KIND_VARIANTS[kind]
+    assert separate_kind(resolve_variant(config, variant)) == kind
+    assert separate_kind(resolve_variant(config, "umx-mr-4")) == separate_kind(resolve_variant(config, "umx-mr-0")) == "blocked"
+    models = make_models(root / "models" / variant, variant=variant)
+    args = job_args("separate", "short", manifest, models, root / "jobs" / variant, THREADS["separate"])
+    measured = job_peak_mb(run_job("separate", args, root / "peaks" / variant))
+    declared = track_mem_mb("separate", SECONDS["short"], kind=kind)
+    # more than a blocked variant on the long track (on the short one the whole NSGT needs less)
+    assert track_mem_mb("separate", SECONDS["long"], kind=kind) > track_mem_mb("separate", SECONDS["long"])
+    assert_true_declaration(f"separate of {variant} on {SECONDS['short']:.0f} s", measured, declared)
 
 
 def job_peak_mb(peak: dict) -> float:

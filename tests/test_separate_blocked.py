@@ -130,6 +130,170 @@ def test_blocked_switches_equal_the_whole_track_path(block, niter):
         np.testing.assert_allclose(ours[name], whole[name], rtol=0, atol=2e-5 * np.abs(mix).max())
 
 
+def multires_models(s):
+    """Two tiny umx-mr-4 models (scale s) with random weights, normalisation and batch-norm
+    statistics: umx-mr-4's switches (GRU, activation before batch norm, no bn3, output mean 0),
+    and a conv fc1 with an LSTM; and their front end."""
+    from umxmr.models.frontends import MultiStftFrontend
+    from umxmr.models.multires import MultiResUnmix
+
+    models = {}
+    for k, (first, rnn) in enumerate([("linear", "gru"), ("conv", "lstm")]):
+        torch.manual_seed(10 * s + k)
+        rng = np.random.default_rng(10 * s + k)
+        stats = [tuple(rng.random((2, n // 2 + 1)) + 0.5) for n in (N_FFT, N_FFT * s, N_FFT // s)]
+        model = MultiResUnmix(
+            scale_factor=s, nb_bins_double=N_FFT * s // 2 + 1, nb_bins_half=N_FFT // s // 2 + 1,
+            stats_double=stats[1], stats_half=stats[2], nb_bins=N_FFT // 2 + 1, hidden_size=12, nb_layers=2,
+            max_bin=90, input_mean=stats[0][0], input_scale=stats[0][1], rnn=rnn, first_layer=first,
+            act_before_bn=not k, bn3=bool(k), output_mean_init=float(k),
+        )  # fmt: skip
+        with torch.no_grad():
+            for bn in (model.bn1, model.bn2):
+                bn.running_mean.uniform_(-0.1, 0.1)
+                bn.running_var.uniform_(0.8, 1.2)
+        models[f"t{k}"] = model.eval()
+    frontend = MultiStftFrontend([(N_FFT, HOP), (N_FFT * s, HOP * s), (N_FFT // s, HOP // s)])
+    return models, dict.fromkeys(models, frontend)
+
+
+# block edges inside the Wiener windows (7: pass 1 rounds it to a multiple of s; 10) and at them (20)
+@pytest.mark.parametrize("block", [7, 10, 20])
+@pytest.mark.parametrize("s", [2, 4])
+def test_blocked_multires_equals_the_whole_track_path(monkeypatch, s, block):
+    """umx-mr-4 (s 4) and umx-mr-4-s2: its three STFTs, convolutions and frame-wise layers by
+    block with a halo of one double and s/2 half frames, the core whole, the last frame held."""
+    models, frontends = multires_models(s)
+    mix = mixture(20 + s)
+    total = blocked.nb_frames(LENGTH, N_FFT, HOP)
+    # the double STFT ends s - 1 base frames early on this track: the last core frame is held
+    assert models["t0"].nb_core_frames(total, blocked.nb_frames(LENGTH, N_FFT * s, HOP * s), 1 + LENGTH // (HOP // s)) == total - s + 1
+    spans = {}
+    stft_frames = sep.stft_frames
+
+    def spy_stft(read, length, n_fft, hop, window, first, stop):
+        spans[n_fft] = max(spans.get(n_fft, 0), stop - first)
+        return stft_frames(read, length, n_fft, hop, window, first, stop)
+
+    monkeypatch.setattr(sep, "stft_frames", spy_stft)
+    ours = sep.separate(mix, models, N_FFT, HOP, 1, False, True, WIN, frontends=frontends, block_frames=block)
+    # never a whole-track STFT: each resolution's frames come a block (and its halo) at a time;
+    # pass 1 widens the conv fc1's blocks by s base frames each side
+    wide = block + 2 * s
+    assert spans[N_FFT] <= wide and spans[N_FFT * s] <= wide // s + 1 and spans[N_FFT // s] <= wide * s + 1
+    monkeypatch.undo()
+    whole = sep.separate_whole_track(mix, models, N_FFT, HOP, 1, False, True, WIN, frontends=frontends)
+    assert list(ours) == list(whole) == [*models, "residual"]
+    for name in whole:
+        np.testing.assert_allclose(ours[name], whole[name], rtol=0, atol=2e-5 * np.abs(mix).max())
+
+
+@pytest.mark.parametrize("halo", ["double", "half"])
+@pytest.mark.parametrize("s", [2, 4])
+def test_blocked_multires_needs_its_halo(monkeypatch, s, halo):
+    """Without the halo (a block reads only its own double or half frames, as if the track
+    ended there) the estimates differ from the whole-track path: the halo is needed."""
+    from umxmr.models.multires import MultiResUnmix
+
+    models, frontends = multires_models(s)
+    models = {"t0": models["t0"]}  # linear fc1: blocks are not widened
+    mix = mixture(30 + s)
+    input_frames = MultiResUnmix.input_frames
+
+    def own_frames_only(self, first, stop, nb_double, nb_half):
+        (d0, d1), (h0, h1) = input_frames(self, first, stop, nb_double, nb_half)
+        if halo == "double":
+            return (d0, min(d1, -(-stop // s))), (h0, h1)
+        return (d0, d1), (first * s, h1)
+
+    whole = sep.separate_whole_track(mix, models, N_FFT, HOP, 1, False, True, WIN, frontends=frontends)
+    monkeypatch.setattr(MultiResUnmix, "input_frames", own_frames_only)
+    ours = sep.separate(mix, models, N_FFT, HOP, 1, False, True, WIN, frontends=frontends, block_frames=8)
+    # the equality test's tolerance is missed by far (here 12 to 70 times)
+    assert np.abs(ours["t0"] - whole["t0"]).max() > 5 * 2e-5 * np.abs(mix).max()
+
+
+def slicq_models(pool):
+    """Two tiny umx-mr-7 models (a mel sliCQ at 8 kHz: 39 slices of 344 samples on this track,
+    24 grid columns per half slice, `pool` columns per core frame) with random weights,
+    normalisation and batch-norm statistics (linear fc1 with an LSTM, conv fc1 with a GRU),
+    and their front end."""
+    from umxmr.models.frontends import SlicedNsgtFrontend
+    from umxmr.models.nsgt_unmix import NsgtUnmix
+    from umxmr.models.slicq import SliCQ
+
+    slicq = SliCQ("mel", 100.0, 3900.0, 16, RATE)
+    models = {}
+    for k, (first, rnn) in enumerate([("linear", "lstm"), ("conv", "gru")]):
+        torch.manual_seed(100 + k)
+        model = NsgtUnmix(frame_pool=pool, nb_bins=slicq.nb_bins, hidden_size=12, nb_layers=2, max_bin=None, rnn=rnn, first_layer=first)
+        with torch.no_grad():
+            model.input_mean.uniform_(-0.5, 0.5)
+            model.input_scale.uniform_(0.5, 2.0)
+            model.output_scale.uniform_(0.5, 1.5)
+            model.output_mean.uniform_(0.5, 1.5)
+            for bn in (model.bn1, model.bn2, model.bn3):
+                bn.running_mean.uniform_(-0.1, 0.1)
+                bn.running_var.uniform_(0.8, 1.2)
+        models[f"t{k}"] = model.eval()
+    return models, dict.fromkeys(models, SlicedNsgtFrontend(slicq, N_FFT, HOP))
+
+
+# core frames of 4 or 7 grid columns (not a divisor of the 24 per half slice); block edges
+# (core frames in pass 1, base-STFT frames in pass 2) inside the Wiener windows (7, 10) and at them (20)
+@pytest.mark.parametrize("block", [7, 10, 20])
+@pytest.mark.parametrize("pool", [4, 7])
+def test_blocked_slicq_equals_the_whole_track_path(monkeypatch, pool, block):
+    """umx-mr-7: the sliCQ grid, pooling and frame-wise layers by block with a halo of whole
+    slices, the core whole, the estimate synthesised and overlap-added slice by slice."""
+    from umxmr.models.slicq import SliCQ
+
+    models, frontends = slicq_models(pool)
+    slicq = frontends["t0"].slicq
+    mix = mixture(40 + pool)
+    assert slicq.nb_slices(LENGTH) == 39
+    spans = []
+    slice_range = SliCQ.slice_range
+
+    def spy(self, read, length, first, stop):
+        spans.append(stop - first)
+        return slice_range(self, read, length, first, stop)
+
+    def whole_signal(*args):
+        raise AssertionError("the whole signal's slices")
+
+    monkeypatch.setattr(SliCQ, "slice_range", spy)
+    monkeypatch.setattr(SliCQ, "slices", whole_signal)
+    ours = sep.separate(mix, models, N_FFT, HOP, 1, False, True, WIN, frontends=frontends, block_frames=block)
+    # never the whole track's slices: a block's (with a slice before and after) or a chunk's
+    assert max(spans) <= max(sep._BlockedSliCQ.chunk, (block + 2) * pool // (slicq.nb_coefs // 2) + 3)
+    monkeypatch.undo()
+    whole = sep.separate_whole_track(mix, models, N_FFT, HOP, 1, False, True, WIN, frontends=frontends)
+    assert list(ours) == list(whole) == [*models, "residual"]
+    for name in whole:
+        np.testing.assert_allclose(ours[name], whole[name], rtol=0, atol=2e-5 * np.abs(mix).max())
+
+
+def test_blocked_slicq_needs_its_halo(monkeypatch):
+    """Without the slice before a block's first column (its columns then miss that slice's
+    |coefficients|) the estimates differ from the whole-track path."""
+    from umxmr.models.slicq import SliCQ
+
+    models, frontends = slicq_models(4)
+    models = {"t0": models["t0"]}
+    mix = mixture(50)
+    column_slices = SliCQ.column_slices
+
+    def without_halo(self, first, stop, length):
+        lo, hi = column_slices(self, first, stop, length)
+        return min(first // (self.nb_coefs // 2), hi - 1), hi
+
+    whole = sep.separate_whole_track(mix, models, N_FFT, HOP, 1, False, True, WIN, frontends=frontends)
+    monkeypatch.setattr(SliCQ, "column_slices", without_halo)
+    ours = sep.separate(mix, models, N_FFT, HOP, 1, False, True, WIN, frontends=frontends, block_frames=10)
+    assert np.abs(ours["t0"] - whole["t0"]).max() > 5 * 2e-5 * np.abs(mix).max()
+
+
 @pytest.mark.parametrize("block", [1, 7, 64])
 def test_blocked_phase_mix_equals_the_whole_track_oracle(tmp_path, block):
     rng = np.random.default_rng(block)

@@ -4,7 +4,8 @@ Snakemake reads these through the resource functions of rules/common.smk (`mem_m
 `runtime` for SLURM). Memory is in MB of 10**6 bytes, as Snakemake's `mem_mb`; time in minutes.
 
 Where memory is flat (it depends on no track's length), a rule needs a fixed number. The three
-per-track rules grow with the track: separate and oracle_estimates linearly in its duration;
+per-track rules grow with the track: separate (by the kind of the variant's model,
+`separate_kind`) and oracle_estimates linearly in its duration;
 evaluate (BSSEval v4) with the FFT length museval pads the track to, the next power of two of
 samples + 511, and with the samples. Each figure is the kernel's peak resident memory
 (`getrusage` ru_maxrss of the job and its children) measured by tests/test_resources.py and
@@ -19,8 +20,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 RATE = 44100
 MARGIN = 1.15  # declared = measured model x MARGIN + MARGIN_MB
@@ -75,6 +78,23 @@ TRACK_MEMORY: dict[str, TrackMemory] = {
     # whole track: mixture and sources in float64 and their slices (ru_maxrss, one process:
     # 1956 MB at 30 s, 4279 MB at 120 s, 2026-11-30; bench/README.md)
     "oracle_slicq_estimates": TrackMemory(base_mb=1182, mb_per_second=25.8),
+}
+
+# separate of the variants whose peak differs from umx-mr-0's (TRACK_MEMORY["separate"]), by
+# `separate_kind`; measured 2026-11-30 as above, 4 targets at published size, random weights,
+# at 60 s and 240 s by bench/separation_memory.py --variant (bench/README.md). umx-mr-4
+# (blocked: 999 MB at 60 s, 1171 MB at 240 s, 0.95 MB/s) is within umx-mr-0's figure.
+SEPARATE_MEMORY: dict[str, TrackMemory] = {
+    # umx-mr-7, sliCQ block by block: 778 MB at 5 s (tests/test_resources.py); three runs at 60 s
+    # and 240 s: 1103/1544 MB (before SliceOverlapAdd copied its tail), 1190/1334, 1055/1352. The
+    # arrays that grow with the track are umx-mr-0's (mixture, fc2 outputs); the spread is the
+    # allocator's heap, which grows while pass 2 frees and takes the sliCQ's ~20 MB temporaries
+    # (one target, 30 s to 120 s: +148 MB, +38 MB with glibc's mmap threshold fixed at 128 kB).
+    # The line through the highest at 60 s and at 240 s
+    "slicq": TrackMemory(base_mb=1072, mb_per_second=1.97),
+    # umx-mr-7-whole, the whole-signal NSGT on the whole track: 842 MB at 5 s, 1899 MB at 30 s,
+    # 3403 MB at 60 s, 6152 MB at 120 s (the line through 5 s and 60 s, above the others)
+    "nsgt-whole": TrackMemory(base_mb=609, mb_per_second=46.6),
 }
 
 # Minutes, about 3 to 7 times the wall time measured on a shared 2-core machine (load 4 to 9,
@@ -176,9 +196,28 @@ def demo_mem_mb(seconds: float, attempt: int = 1) -> int:
     return declared_mb(DEMO_MEMORY.measured_mb(seconds), attempt)
 
 
-def track_mem_mb(rule: str, seconds: float, attempt: int = 1) -> int:
-    """mem_mb of a job of per-track `rule` on a track of `seconds`."""
-    return declared_mb(TRACK_MEMORY[rule].measured_mb(seconds), attempt)
+def separate_kind(settings: Mapping[str, Any]) -> str:
+    """Which memory figure separate of a variant (its resolved settings) needs: "nsgt-whole"
+    (the whole-signal NSGT, umx-mr-7-whole: its model runs on the whole track), "slicq" (the
+    sliced NSGT, umx-mr-7: block by block, with its own heap growth), "blocked" (every other
+    front end, umx-mr-4 included)."""
+    model = settings["model"]
+    if model.get("architecture") == "nsgt":
+        return "slicq" if (model.get("nsgt") or {}).get("sliced", False) else "nsgt-whole"
+    return "blocked"
+
+
+def track_memory(rule: str, kind: str = "blocked") -> TrackMemory:
+    """The measured model of per-track `rule`; for separate, of the `separate_kind` `kind`."""
+    if rule == "separate" and kind != "blocked":
+        return SEPARATE_MEMORY[kind]
+    return TRACK_MEMORY[rule]
+
+
+def track_mem_mb(rule: str, seconds: float, attempt: int = 1, kind: str = "blocked") -> int:
+    """mem_mb of a job of per-track `rule` on a track of `seconds` (separate: of a variant
+    whose `separate_kind` is `kind`)."""
+    return declared_mb(track_memory(rule, kind).measured_mb(seconds), attempt)
 
 
 def track_runtime(rule: str, seconds: float, attempt: int = 1) -> int:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from umxmr.models.openunmix import OpenUnmix
@@ -90,6 +91,66 @@ class MultiResUnmix(OpenUnmix):
     @staticmethod
     def _normalise(mag: Tensor, nb_bins: int, mean: Tensor, scale: Tensor) -> Tensor:
         return (mag[:, :, :nb_bins].transpose(2, 3) + mean).mul(scale).transpose(2, 3)
+
+    def nb_core_frames(self, nb_base: int, nb_double: int, nb_half: int) -> int:
+        """Frames the core sees for STFTs of `nb_base`, `nb_double`, `nb_half` frames (the
+        branches' common frames, as `forward` crops them): the double's transposed
+        convolution ends at base frame (nb_double - 1)·s, up to s - 1 frames before the base's end."""
+        s = self.scale_factor
+        return min(nb_base, (nb_double - 1) * s + 1, (nb_half - 1) // s + 1)
+
+    def input_frames(self, first: int, stop: int, nb_double: int, nb_half: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Frames `[lo, hi)` of the double and of the half STFT that the features of base frames
+        `[first, stop)` read (`first` a multiple of s), within the track.
+
+        double (hop·s): frames first/s … (stop - 1 + s/2)//s: the transposed convolution (kernel
+        s + 1, stride s, padding s/2) spreads double frame i over base frames i·s ± s/2, so the
+        block reads one double frame past its own (a halo of one double frame after it).
+        half (hop/s): frames first·s - s/2 … (stop - 1)·s + s/2: output frame t reads the window
+        of s + 1 half frames centred on half frame t·s, so the block reads s/2 half frames
+        before its own and s/2 - 1 fewer at its end (n·s + 1 frames for n base frames).
+        Frames outside the track are the convolution's zero padding (`block_features`).
+        """
+        s, p = self.scale_factor, self.scale_factor // 2
+        double = (first // s, min(nb_double, (stop - 1 + p) // s + 1))
+        half = (max(0, first * s - p), min(nb_half, (stop - 1) * s + p + 1))
+        return double, half
+
+    def block_features(
+        self, base: Tensor, double: Tensor, half: Tensor, first: int, stop: int, double_from: int, half_from: int
+    ) -> Tensor:
+        """The merged features `forward` gives its core, for base frames `[first, stop)` only:
+        `(nb_samples, nb_channels, nb_bins, stop - first)`.
+
+        `base`: base magnitude frames `[first, stop)`; `double`, `half`: magnitude frames of
+        those STFTs from `double_from`, `half_from` (`input_frames` says which are needed; any
+        needed frame not given counts as outside the track: no contribution to the transposed
+        convolution, zero padding of the strided one). `first` must be a multiple of s and
+        `stop` at most `nb_core_frames`. Every layer but the two time convolutions is
+        frame-wise, so this equals `forward`'s features of those frames up to float rounding.
+        """
+        s, p, n = self.scale_factor, self.scale_factor // 2, stop - first
+        if first % s:
+            raise ValueError(f"block_features: first frame {first} is not a multiple of the scale factor {s}")
+        base = self._normalise(base, self.nb_bins, self.input_mean, self.input_scale)
+        # double: its frames first/s ... placed on a zero grid, transposed convolution without its
+        # padding: output u is base frame first - s/2 + u
+        lo = first // s
+        double = self.double_freq(self._normalise(double, self.nb_bins_double, self.input_mean_double, self.input_scale_double))
+        grid = double.new_zeros(*double.shape[:-1], (n + p - 1) // s + 1)
+        grid[..., double_from - lo : double_from - lo + double.shape[-1]] = double[..., : grid.shape[-1] - (double_from - lo)]
+        w = self.double_time
+        double = F.conv_transpose2d(grid, w.weight, w.bias, stride=w.stride)[..., p : p + n]
+        # half: frames first·s - s/2 ... (n·s + 1 of them) on a zero grid, strided convolution
+        # without its padding: n output frames
+        lo = first * s - p
+        half = self.half_freq(self._normalise(half, self.nb_bins_half, self.input_mean_half, self.input_scale_half))
+        grid = half.new_zeros(*half.shape[:-1], n * s + 1)
+        start = half_from - lo
+        grid[..., max(0, start) : start + half.shape[-1]] = half[..., max(0, -start) : grid.shape[-1] - start]
+        w = self.half_time
+        half = F.conv2d(grid, w.weight, w.bias, stride=w.stride)
+        return self.merge(torch.cat([b[:, :, : self.nb_bins] for b in (base, double, half)], dim=1))
 
     def forward(self, mags: tuple[Tensor, Tensor, Tensor]) -> Tensor:
         mix = mags[0].detach().clone()

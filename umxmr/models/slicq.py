@@ -37,6 +37,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from umxmr.models.blocked import Reader
+
 SCALES = ("oct", "mel", "bark")
 _DBND = 1.0e-8  # nsgt's Scale.dbnd, the step of its numerical Q
 
@@ -222,26 +224,51 @@ class SliCQ:
         # nsgt rotates even slices a quarter to the left, odd ones a quarter to the right
         return self._rotate(segments, quarter)
 
+    def slice_range(self, read: Reader, length: int, first: int, stop: int) -> Tensor:
+        """Slices `[first, stop)` of `slices(audio)` for a signal of `length` samples, from only
+        the samples they cover, read through `read` (`umxmr.models.blocked.Reader`): slice i
+        covers samples `[(i - 1) · hop, (i + 1) · hop)`, zeros outside the signal."""
+        if not 0 <= first < stop <= self.nb_slices(length):
+            raise ValueError(f"sliCQ slices [{first}, {stop}) of a signal with {self.nb_slices(length)} slices")
+        start, end = (first - 1) * self.hop, stop * self.hop
+        inside = read(max(0, start), max(0, min(length, end)))
+        before = min(end, max(0, -start))
+        segment = torch.nn.functional.pad(inside, (before, end - start - before - inside.shape[-1]))
+        segments = segment.unfold(-1, self.slice_length, self.hop) * self.slice_window.to(segment.device, segment.dtype)
+        return self._rotate(segments, self.slice_length // 4, first)
+
+    def column_slices(self, first: int, stop: int, length: int) -> tuple[int, int]:
+        """Slices `[lo, hi)` whose |coefficients| `overlap_add` puts on grid columns `[first, stop)`
+        of a signal of `length` samples: slice i covers columns `[i · c, (i + 2) · c)`
+        (c = nb_coefs / 2), so column j reads slices j // c - 1 and j // c (those that exist):
+        a halo of one whole slice before the slice the first column starts in."""
+        half = self.nb_coefs // 2
+        return max(0, first // half - 1), min(self.nb_slices(length), (stop - 1) // half + 1)
+
     @staticmethod
-    def _rotate(x: Tensor, shift: int) -> Tensor:
-        """Roll even entries of dim -2 by −shift and odd ones by +shift along dim -1."""
+    def _rotate(x: Tensor, shift: int, first: int = 0) -> Tensor:
+        """Roll even entries of dim -2 by −shift and odd ones by +shift along dim -1; entry k of
+        dim -2 is slice `first + k` (its parity decides)."""
         out = torch.empty_like(x)
-        out[..., 0::2, :] = x[..., 0::2, :].roll(-shift, -1)
-        out[..., 1::2, :] = x[..., 1::2, :].roll(shift, -1)
+        even, odd = first % 2, 1 - first % 2
+        out[..., even::2, :] = x[..., even::2, :].roll(-shift, -1)
+        out[..., odd::2, :] = x[..., odd::2, :].roll(shift, -1)
         return out
 
-    def analyse(self, slices: Tensor) -> Tensor:
-        """Rotated slices `(..., nb_slices, slice_length)` → coefficients `(..., nb_slices, nb_bins, nb_coefs)`."""
+    def analyse(self, slices: Tensor, first: int = 0) -> Tensor:
+        """Rotated slices `(..., nb_slices, slice_length)` → coefficients `(..., nb_slices, nb_bins, nb_coefs)`
+        (`first`: the index of the first slice given; its parity sets the rotation)."""
         spec = torch.fft.fft(slices)
         coefs = torch.fft.ifft(spec[..., self.index[: self.nb_bins].to(spec.device)] * self.weight.to(spec.device, slices.dtype))
         # nsgt's `arrange`: undo the slice rotation on the coefficients' time axis
-        return self._rotate(coefs.transpose(-3, -2), -(self.nb_coefs // 4)).transpose(-3, -2)
+        return self._rotate(coefs.transpose(-3, -2), -(self.nb_coefs // 4), first).transpose(-3, -2)
 
-    def synthesise(self, coefs: Tensor) -> Tensor:
-        """Coefficients `(..., nb_slices, nb_bins, nb_coefs)` → rotated slices `(..., nb_slices, slice_length)`."""
+    def synthesise(self, coefs: Tensor, first: int = 0) -> Tensor:
+        """Coefficients `(..., nb_slices, nb_bins, nb_coefs)` → rotated slices `(..., nb_slices, slice_length)`
+        (`first`: the index of the first slice given)."""
         if coefs.shape[-2:] != (self.nb_bins, self.nb_coefs):
             raise ValueError(f"sliCQ inverse: coefficients {tuple(coefs.shape)} do not end in {self.nb_bins} bins × {self.nb_coefs} coefficients")
-        coefs = self._rotate(coefs.transpose(-3, -2), self.nb_coefs // 4).transpose(-3, -2)
+        coefs = self._rotate(coefs.transpose(-3, -2), self.nb_coefs // 4, first).transpose(-3, -2)
         spec = torch.fft.fft(coefs)
         # mirrored bands (nsgt's fftsymm): conj of the positive band's spectrum at −n
         flip = (-torch.arange(self.nb_coefs, device=spec.device)) % self.nb_coefs
@@ -318,3 +345,42 @@ class SliCQ:
         """The inverse of the grid: `(..., nb_bins, nb_frames)` → each slice's window of it
         `(..., nb_slices, nb_bins, nb_coefs)` (slice i reads frames i·nb_coefs/2 onwards)."""
         return frames.unfold(-1, self.nb_coefs, self.nb_coefs // 2).transpose(-3, -2)
+
+
+class SliceOverlapAdd:
+    """`SliCQ.unslice` fed consecutive rotated slices (from `synthesise`), as
+    `umxmr.models.blocked.OverlapAdd` is the inverse STFT by blocks.
+
+    `push(slices)` takes slices `(..., n, slice_length)` following those pushed before and
+    returns the output samples `(..., m)` that no later slice touches; after the last of the
+    signal's `nb_slices(length)` slices every sample up to `length` has been returned. Holds
+    only the second half of the last slice pushed between calls.
+    """
+
+    def __init__(self, slicq: SliCQ, length: int) -> None:
+        self.slicq, self.length = slicq, length
+        self.total = slicq.nb_slices(length)
+        self.pushed = 0  # slices pushed so far
+        self.emitted = 0  # output samples returned so far
+        self.tail: Tensor | None = None  # second half of the last slice: positions [pushed · hop, ...)
+
+    def push(self, slices: Tensor) -> Tensor:
+        first, n, hop = self.pushed, slices.shape[-2], self.slicq.hop
+        if first + n > self.total:
+            raise ValueError(f"{first + n} slices pushed, the signal has {self.total}")
+        halves = SliCQ._rotate(slices, -(self.slicq.slice_length // 4), first).unflatten(-1, (2, hop))
+        out = torch.zeros(*slices.shape[:-2], n + 1, hop, dtype=slices.dtype, device=slices.device)
+        out[..., :n, :] += halves[..., 0, :]
+        out[..., 1:, :] += halves[..., 1, :]
+        if self.tail is not None:
+            out[..., 0, :] += self.tail
+        self.pushed += n
+        if self.pushed < self.total:  # the last half waits for the next slice (a copy: `out` is freed)
+            self.tail, out = out[..., n, :].clone(), out[..., :n, :]
+        # out[..., 0, 0] is position first · hop; the first half slice is the leading padding
+        flat = out.flatten(-2)
+        start = max(self.emitted, first * hop - hop)
+        stop = min(self.length, first * hop - hop + flat.shape[-1])
+        piece = flat[..., start - (first * hop - hop) : max(start, stop) - (first * hop - hop)]
+        self.emitted = max(start, stop)
+        return piece

@@ -19,14 +19,18 @@ from typing import Any
 import norbert
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from umxmr.data.audio import SAMPLE_FORMATS, read_audio, write_audio_blocks
 from umxmr.data.layout import load_manifest
 from umxmr.device import pick_device
 from umxmr.models.registry import Frontend, build_frontend, build_model
 from umxmr.models.blocked import OverlapAdd, array_reader, nb_frames, stft_frames
-from umxmr.models.frontends import StftFrontend
+from umxmr.models.frontends import MultiStftFrontend, SlicedNsgtFrontend, StftFrontend
+from umxmr.models.multires import MultiResUnmix
+from umxmr.models.nsgt_unmix import NsgtUnmix
 from umxmr.models.openunmix import OpenUnmix
+from umxmr.models.slicq import SliceOverlapAdd
 from umxmr.provenance import write_separation_provenance
 from umxmr.settings import PUBLISHED_DEFAULTS
 from umxmr.models.transforms import ISTFT, STFT
@@ -110,6 +114,16 @@ class _Magnitudes:
         raise NotImplementedError
 
 
+def _halo_padded(x: torch.Tensor, h: int, first: int, stop: int, begin: int, end: int) -> torch.Tensor:
+    """Frames `[begin, end)` (the block `[first, stop)` and its halo of `h` frames each side
+    where the track has them) with the rest of the halo as zero frames: a conv fc1's zero
+    padding at the track's ends, explicit."""
+    if not h:
+        return x
+    zeros = x.new_zeros(1, *x.shape[1:])
+    return torch.cat([zeros] * (h - (first - begin)) + [x] + [zeros] * (h - (end - stop)))
+
+
 class _BlockedOpenUnmix(_Magnitudes):
     """Open-Unmix on the base |STFT| (umx-mr-0..3, umx-nw-*), frame-wise layers by block.
 
@@ -133,10 +147,7 @@ class _BlockedOpenUnmix(_Magnitudes):
         # (frames, 1, nb_channels, nb_bins), normalised as OpenUnmix.forward
         x = mag[None, ..., begin - lo : end - lo].permute(3, 0, 1, 2)[..., : m.nb_bins]
         x = (x + m.input_mean) * m.input_scale
-        if h:  # the conv's zero padding at the track's ends, explicit
-            zeros = x.new_zeros(1, *x.shape[1:])
-            x = torch.cat([zeros] * (h - (first - begin)) + [x] + [zeros] * (h - (end - stop)))
-        self.hidden.append(m.encode(x, padded=not h))
+        self.hidden.append(m.encode(_halo_padded(x, h, first, stop, begin, end), padded=not h))
 
     def finish(self) -> None:
         # fc2/bn2 are frame-wise too: keep their (nb_frames, 1, hidden) output, half the
@@ -149,9 +160,137 @@ class _BlockedOpenUnmix(_Magnitudes):
         return mask[:, 0].permute(1, 2, 0) * mix_mag
 
 
+class _BlockedMultiRes(_Magnitudes):
+    """umx-mr-4 (`MultiResUnmix` on `MultiStftFrontend`'s three centred STFTs), block by block.
+
+    Pass 1, here: blocks of base frames starting at multiples of s (`block_frames` rounded
+    down to one, at least s); per block the base, double and half STFT frames it reads
+    (`MultiResUnmix.input_frames`: one double frame and s/2 half frames of halo) from the
+    audio, the branches' normalisation and convolutions, the 1×1 merge and fc1, bn1, tanh
+    (with a conv fc1, the features of `frame_halo` frames either side too, from a block
+    widened by s frames); the recurrent core over the whole `(nb_core_frames, 1, hidden)`
+    sequence, then fc2, bn2 (kept whole). Pass 2 (`frames`): fc3 … output activation per
+    block; base frames past the core's last (at most s - 1 at the end) read its last frame,
+    as `forward` holds the last mask frame. Equal to `model(frontend.inputs(audio))` up to
+    float rounding.
+    """
+
+    def __init__(self, model: MultiResUnmix, frontend: MultiStftFrontend, audio: torch.Tensor, block_frames: int) -> None:
+        self.model = model
+        s, h = model.scale_factor, model.frame_halo
+        read, length = array_reader(audio), audio.shape[-1]
+        stfts = [frontend.stft, *frontend.others]  # base, double, half
+        windows = [torch.hann_window(st.n_fft, dtype=audio.dtype, device=audio.device) for st in stfts]
+        nb_base, nb_double, nb_half = (nb_frames(length, st.n_fft, st.hop) for st in stfts)
+        self.nb_core = total = model.nb_core_frames(nb_base, nb_double, nb_half)
+
+        def features(first: int, stop: int) -> torch.Tensor:
+            """Merged features of base frames [first, stop), (stop - first, 1, channels, bins)."""
+            (d0, d1), (h0, h1) = model.input_frames(first, stop, nb_double, nb_half)
+            frames = [
+                stft_frames(read, length, st.n_fft, st.hop, w, a, b).abs()[None]
+                for st, w, (a, b) in zip(stfts, windows, [(first, stop), (d0, d1), (h0, h1)])
+            ]
+            return model.block_features(*frames, first, stop, d0, h0).permute(3, 0, 1, 2)
+
+        step = max(s, block_frames // s * s)
+        widen = -(-h // s) * s  # the conv fc1's halo, in whole multiples of s
+        hidden = []
+        for first in range(0, total, step):
+            stop = min(total, first + step)
+            a, b = max(0, first - widen), min(total, stop + widen)
+            begin, end = max(0, first - h), min(total, stop + h)
+            x = features(a, b)[begin - a : end - a]
+            hidden.append(model.encode(_halo_padded(x, h, first, stop, begin, end), padded=not h))
+        self.sequence = model.decode_hidden(model.recurrent(torch.cat(hidden)))
+
+    def frames(self, first: int, stop: int, mix_mag: torch.Tensor) -> torch.Tensor:
+        held = torch.arange(first, stop, device=self.sequence.device).clamp_(max=self.nb_core - 1)
+        mask = self.model.decode_output(self.sequence[held], mix_mag.shape[0])  # (frames, 1, channels, bins)
+        return mask[:, 0].permute(1, 2, 0) * mix_mag
+
+
+class _BlockedSliCQ(_Magnitudes):
+    """umx-mr-7 (`NsgtUnmix` on `SlicedNsgtFrontend`'s sliCQ grid), block by block.
+
+    The sliCQ is local: slice i covers samples `[(i - 1) · hop, (i + 1) · hop)` (hop = half a
+    slice) and grid columns `[i · c, (i + 2) · c)` (c = nb_coefs / 2), and a core frame
+    pools `frame_pool` columns. Pass 1, here: blocks of `block_frames` core frames; per block
+    the slices its columns read (`SliCQ.slice_range`: a halo of one whole slice before the
+    block's first column and the one that ends in it after), their |coefficients| overlap-added
+    onto the block's columns, pooled, normalised, fc1, bn1, tanh (a conv fc1 with its halo of
+    core frames); the recurrent core over the whole `(nb_core_frames, 1, hidden)` sequence,
+    then fc2, bn2 (kept whole). Pass 2 (`frames`): the audio estimate, `chunk` slices at a
+    time: the mixture's coefficients of those slices times each slice's window of the mask
+    (fc3 … output activation of the core frames those windows cover), synthesised and
+    overlap-added (`SliceOverlapAdd`), kept only while base-STFT frames still read it; then
+    the base-STFT magnitude of the frames asked for. Equal to `frontend.stft_magnitude(
+    model(frontend.inputs(audio)), audio)` up to float rounding (the front end's mask
+    estimate / mixture grid magnitude is the model's mask wherever the mixture's coefficients
+    are not all zero).
+    """
+
+    chunk = 16  # slices synthesised at a time in pass 2
+
+    def __init__(self, model: NsgtUnmix, frontend: SlicedNsgtFrontend, audio: torch.Tensor, block_frames: int) -> None:
+        self.model, self.slicq, self.stft = model, frontend.slicq, frontend.stft
+        self.read, self.length = array_reader(audio), audio.shape[-1]
+        self.nb_slices = self.slicq.nb_slices(self.length)
+        self.half, pool, h = self.slicq.nb_coefs // 2, model.frame_pool, model.frame_halo
+        columns = (self.nb_slices + 1) * self.half
+        total = -(-columns // pool)
+
+        def pooled(first: int, stop: int) -> torch.Tensor:
+            """Core frames [first, stop) of the pooled grid magnitude, normalised: (frames, 1, channels, bins)."""
+            c0, c1 = first * pool, min(columns, stop * pool)
+            i0, i1 = self.slicq.column_slices(c0, c1, self.length)
+            coefs = self.slicq.analyse(self.slicq.slice_range(self.read, self.length, i0, i1), i0)
+            grid = self.slicq.overlap_add(coefs.abs())[..., c0 - i0 * self.half : c1 - i0 * self.half]
+            x = F.avg_pool1d(grid.reshape(-1, 1, c1 - c0), pool, pool, ceil_mode=True).reshape(*grid.shape[:-1], -1)
+            return (x.permute(2, 0, 1)[:, None] + model.input_mean) * model.input_scale
+
+        hidden = []
+        for first in range(0, total, block_frames):
+            stop = min(total, first + block_frames)
+            begin, end = max(0, first - h), min(total, stop + h)
+            hidden.append(model.encode(_halo_padded(pooled(begin, end), h, first, stop, begin, end), padded=not h))
+        self.sequence = model.decode_hidden(model.recurrent(torch.cat(hidden)))
+        # pass 2: the audio estimate from sample `kept` on, up to `inverse.emitted`
+        self.inverse = SliceOverlapAdd(self.slicq, self.length)
+        self.estimate, self.kept = audio.new_zeros(audio.shape[0], 0), 0
+        self.window = torch.hann_window(self.stft.n_fft, dtype=audio.dtype, device=audio.device)
+
+    def _synthesise(self) -> None:
+        """The next `chunk` slices of the estimate, appended to `self.estimate`."""
+        first = self.inverse.pushed
+        stop = min(self.nb_slices, first + self.chunk)
+        c0, c1 = first * self.half, (stop + 1) * self.half  # the grid columns these slices read
+        f0, f1 = c0 // self.model.frame_pool, (c1 - 1) // self.model.frame_pool + 1
+        mask = self.model.decode_output(self.sequence[f0:f1], self.estimate.shape[0])[:, 0].permute(1, 2, 0)  # (channels, bins, frames)
+        held = torch.arange(c0, c1, device=mask.device) // self.model.frame_pool - f0
+        coefs = self.slicq.analyse(self.slicq.slice_range(self.read, self.length, first, stop), first)
+        slices = self.slicq.synthesise(coefs * self.slicq.frames_to_slices(mask[..., held]), first)
+        self.estimate = torch.cat([self.estimate, self.inverse.push(slices)], dim=-1)
+
+    def frames(self, first: int, stop: int, mix_mag: torch.Tensor) -> torch.Tensor:
+        n_fft, hop = self.stft.n_fft, self.stft.hop
+        # frames [first, stop) read samples [first·hop - n_fft/2, (stop - 1)·hop + n_fft/2] of
+        # the estimate, and up to n_fft/2 + 1 reflected ones at its ends: keep a margin
+        lo, hi = max(0, first * hop - n_fft), min(self.length, stop * hop + n_fft)
+        while self.inverse.emitted < hi:
+            self._synthesise()
+        self.estimate, self.kept = self.estimate[:, lo - self.kept :], lo
+
+        def read(start: int, end: int) -> torch.Tensor:
+            return self.estimate[:, start - self.kept : end - self.kept]
+
+        return stft_frames(read, self.length, n_fft, hop, self.window, first, stop).abs()
+
+
 class _WholeTrack(_Magnitudes):
-    """A model whose front end or layers look across the whole track (see docs/architecture.md):
-    run once on the whole mixture, its base-STFT magnitude kept and handed out by block."""
+    """A model whose front end looks across the whole track (umx-mr-7-whole's NSGT; any model
+    the blocked classes do not know; see docs/architecture.md): run once on the whole
+    mixture, its base-STFT magnitude kept and handed out by block."""
 
     def __init__(self, model: torch.nn.Module, frontend: Frontend, audio: torch.Tensor) -> None:
         self.mag = frontend.stft_magnitude(model(frontend.inputs(audio[None])), audio[None])[0]
@@ -177,6 +316,24 @@ def _blockable(model: torch.nn.Module, frontend: Frontend | None, n_fft: int, ho
         type(frontend) is StftFrontend and frontend.stft.center and (frontend.stft.n_fft, frontend.stft.hop) == (n_fft, hop)
     )
     return type(model) is OpenUnmix and not model.training and stft_ok
+
+
+def _blockable_multires(model: torch.nn.Module, frontend: Frontend | None, n_fft: int, hop: int) -> bool:
+    """Whether `model` is umx-mr-4 (exactly MultiResUnmix, in eval mode) on its own three centred
+    STFTs with this base STFT."""
+    if type(model) is not MultiResUnmix or model.training or type(frontend) is not MultiStftFrontend:
+        return False
+    s = model.scale_factor
+    stfts = [(st.n_fft, st.hop, st.center) for st in [frontend.stft, *frontend.others]]
+    return stfts == [(n_fft, hop, True), (n_fft * s, hop * s, True), (n_fft // s, hop // s, True)]
+
+
+def _blockable_slicq(model: torch.nn.Module, frontend: Frontend | None, n_fft: int, hop: int) -> bool:
+    """Whether `model` is umx-mr-7 (exactly NsgtUnmix, in eval mode) on the sliced NSGT, with
+    its estimates going to this centred base STFT."""
+    if type(model) is not NsgtUnmix or model.training or type(frontend) is not SlicedNsgtFrontend:
+        return False
+    return (frontend.stft.n_fft, frontend.stft.hop, frontend.stft.center) == (n_fft, hop, True)
 
 
 def _stream(
@@ -266,10 +423,16 @@ def separate_blocks(
     """The estimates of `separate`, as consecutive blocks `{source: (n, nb_channels)}`.
 
     Nothing of size frames × bins × channels × sources is kept for the whole track: the
-    STFT, the frame-wise layers of Open-Unmix (`_BlockedOpenUnmix`), norbert's Wiener/EM
-    (per window, float64) and the inverse STFT go block by block; only the recurrent
-    cores' `(nb_frames, 2 * hidden)` sequences are whole. Models that look across frames
-    in their front end (umx-mr-4, umx-mr-7) run on the whole track (`_WholeTrack`).
+    STFT, the frame-wise layers of Open-Unmix (`_BlockedOpenUnmix`; a conv fc1 with a halo
+    of one frame), umx-mr-4's three STFTs, convolutions and frame-wise layers
+    (`_BlockedMultiRes`: blocks on multiples of s base frames, a halo of one double and s/2
+    half frames), umx-mr-7's sliCQ grid, pooling, frame-wise layers and masked inverse
+    (`_BlockedSliCQ`: a halo of one whole slice, the estimate's audio slice by slice),
+    norbert's Wiener/EM (per window, float64) and the inverse STFT go block by block; only
+    the recurrent cores' `(nb_core_frames, hidden)` sequences (fc2/bn2's output) are whole.
+    umx-mr-7-whole (the whole-signal NSGT) and models none of these classes knows run on
+    the whole track (`_WholeTrack`); docs/architecture.md's table says what each front end
+    needs at block edges.
     """
     # (nb_channels, nb_timesteps), a view of a float32 mixture (no copy on the CPU)
     audio = torch.from_numpy(np.asarray(mixture, dtype=np.float32)).T.to(device)
@@ -281,6 +444,10 @@ def separate_blocks(
             frontend = None if frontends is None else frontends[target]
             if _blockable(model, frontend, n_fft, hop):
                 sources[target] = _BlockedOpenUnmix(model, total)
+            elif _blockable_multires(model, frontend, n_fft, hop):
+                sources[target] = _BlockedMultiRes(model, frontend, audio, block_frames)
+            elif _blockable_slicq(model, frontend, n_fft, hop):
+                sources[target] = _BlockedSliCQ(model, frontend, audio, block_frames)
             else:
                 sources[target] = _WholeTrack(model, frontend or StftFrontend(n_fft, hop, center=True).to(device), audio)
     yield from _stream(audio, sources, n_fft, hop, niter, softmask, residual, wiener_win_len, block_frames)
