@@ -13,7 +13,8 @@ same arithmetic with the same numpy/scipy calls on the same operands, but
   filter ``Cj`` instead of recomputing the FFTs (museval computes the same values twice),
 * in the frames, takes each reference channel's FFT once per frame and each filter's once
   (museval's ``fftconvolve`` calls redo both for every use),
-* spreads the independent FFT work and the frames over ``workers`` forked processes.
+* spreads the independent FFT work (the references' spectra too, into shared memory) and the
+  frames over ``workers`` forked processes.
 
 Numbers are bit-identical to museval run with the same number of BLAS threads per process
 (LAPACK's LU depends on the thread count in the last bits; the workflow uses one BLAS thread
@@ -23,6 +24,7 @@ per process). tests/test_bsseval.py checks equality with ``museval.evaluate``.
 from __future__ import annotations
 
 import itertools
+import mmap
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -67,6 +69,14 @@ def _correlation(pair: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarra
     # copies: a view would keep the whole n_fft-long inverse FFT alive in the results list
     # (36 of them for 4 stereo sources: 9.7 GB on a 4-minute track)
     return np.hstack((ssf[0], ssf[-1:-FILTERS_LEN:-1])), ssf[:FILTERS_LEN].copy()
+
+
+def _reference_spectrum(channel: tuple[int, int]) -> None:
+    """Row ``channel`` (source, channel) of museval's reference spectra ``sf``, written in place
+    (``_SHARED["sf"]`` is shared memory, so a forked worker's row is seen by every process)."""
+    j, c = channel
+    sf = _SHARED["sf"]
+    sf[j, c] = scipy.fftpack.fft(_zeropad(_SHARED["references"][j, :, c], FILTERS_LEN - 1, axis=0), n=sf.shape[-1])
 
 
 def _cross_correlation(jest: int) -> np.ndarray:
@@ -188,14 +198,15 @@ def bss_eval_v4(
     _SHARED.update(references=references, estimates=estimates, framing=(win, hop))
     try:
         # museval's fft(zero-padded references, n_fft, axis=2), one channel at a time into
-        # one array (each row of a multi-row FFT is that row's 1-D FFT: the same numbers),
-        # so neither the padded copy of all references nor the FFT's whole-input buffers
-        # exist at once
-        sf = np.empty((nsrc, nchan, n_fft), dtype=complex)
-        for j, c in itertools.product(range(nsrc), range(nchan)):
-            sf[j, c] = scipy.fftpack.fft(_zeropad(references[j, :, c], L - 1, axis=0), n=n_fft)
-        _SHARED["sf"] = sf
-        del sf
+        # one array (each row of a multi-row FFT is that row's 1-D FFT: the same numbers), so
+        # neither the padded copy of all references nor the FFT's whole-input buffers exist at
+        # once. The array is shared memory: this process takes the first channel (making the
+        # real FFT's plan once, here, for every later worker), the workers the others.
+        buffer = mmap.mmap(-1, nsrc * nchan * n_fft * np.dtype(complex).itemsize)
+        _SHARED["sf"] = np.frombuffer(buffer, dtype=complex).reshape(nsrc, nchan, n_fft)
+        channels = list(itertools.product(range(nsrc), range(nchan)))
+        _reference_spectrum(channels[0])
+        _map(_reference_spectrum, channels[1:], workers)
         pairs = list(itertools.combinations_with_replacement(itertools.product(range(nsrc), range(nchan)), 2))
         # the FFT work: the estimates' cross-correlations (large jobs first), all correlation pairs
         jobs = [("D", jest) for jest in range(nsrc)] + [("G", (i, c1, j, c2)) for (i, c1), (j, c2) in pairs]
@@ -205,6 +216,7 @@ def bss_eval_v4(
         first = _run_job(jobs[nsrc])
         results = _map(_run_job, jobs[:nsrc] + jobs[nsrc + 1 :], workers)
         del _SHARED["sf"]
+        buffer.close()  # the spectra's memory goes back now, not at the function's end
         D, results = results[:nsrc], [first, *results[nsrc:]]
 
         G = np.zeros((nsrc, nsrc, nchan, nchan, L, L))
