@@ -74,10 +74,11 @@ TRACK_MEMORY: dict[str, TrackMemory] = {
     # per-sample arrays at a time: 148 MB on the tiny run's 3 s tracks, 399 MB at 60 s, 1478 MB
     # at 240 s (tests/test_resources.py's measure, 2026-11-30): 6.0 MB per second
     "evaluate_sdr": TrackMemory(base_mb=148, mb_per_second=6.0),
-    # the sliCQ phase-mix oracle (evaluation.slicq_oracle, umx-mr-7's transform) holds the
-    # whole track: mixture and sources in float64 and their slices (ru_maxrss, one process:
-    # 1956 MB at 30 s, 4279 MB at 120 s, 2026-11-30; bench/README.md)
-    "oracle_slicq_estimates": TrackMemory(base_mb=1182, mb_per_second=25.8),
+    # the sliCQ phase-mix oracle (evaluation.slicq_oracle, umx-mr-7's transform), 4 slices at a
+    # time from the stem files (umxmr.oracle.estimates.slicq_phase_mix_blocks; ru_maxrss, one
+    # process, tests/peak_memory.py: 670 MB at 30 s, 691 MB at 120 s, 2026-11-30, branch i14d;
+    # 16 slices at a time: 1562 / 1600 MB; whole track before: 1956 / 4279 MB; bench/README.md)
+    "oracle_slicq_estimates": TrackMemory(base_mb=663, mb_per_second=0.23),
 }
 
 # separate of the variants whose peak differs from umx-mr-0's (TRACK_MEMORY["separate"]), by

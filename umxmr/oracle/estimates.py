@@ -20,11 +20,11 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from umxmr.data.audio import SAMPLE_FORMATS, AudioError, audio_info, open_audio, read_audio, write_audio_blocks
+from umxmr.data.audio import SAMPLE_FORMATS, AudioError, audio_info, open_audio, write_audio_blocks
 from umxmr.data.layout import load_manifest
 from umxmr.provenance import write_separation_provenance
 from umxmr.models.blocked import OverlapAdd, Reader, array_reader, nb_frames, stft_frames
-from umxmr.models.slicq import SliCQ
+from umxmr.models.slicq import SliCQ, SliceOverlapAdd
 from umxmr.models.transforms import ISTFT, STFT
 
 # the oracle's "separation settings" for the provenance tables: no Wiener/EM, no residual
@@ -34,6 +34,11 @@ ORACLE_SEPARATION = {"niter": 0, "residual": False, "wiener_win_len": None, "sof
 # frames per block: 1 + 4 stereo signals of 2049 bins in complex128 are ~0.33 MB per frame;
 # 256 frames run as fast as the whole-track oracle (64: 1.6x slower on a 20 s track)
 BLOCK_FRAMES = 256
+
+# slices per block of the sliCQ oracle: umx-mr-7's 263 x 292 coefficients of 1 + 4 stereo
+# signals in complex128 are ~12 MB per slice, several copies of it in analyse/synthesise;
+# 4: 670 MB peak at 30 s (16: 1562 MB), and no slower (bench/README.md)
+SLICQ_CHUNK = 4
 
 
 def _zero_extended(read: Reader, length: int) -> Reader:
@@ -143,28 +148,57 @@ class _FileReader:
         return torch.from_numpy(np.ascontiguousarray(total.T))
 
 
-def slicq_phase_mix(mixture: np.ndarray, sources: Mapping[str, np.ndarray], slicq: SliCQ, chunk: int = 16) -> dict[str, np.ndarray]:
+def slicq_phase_mix_blocks(
+    mixture: Reader, sources: Mapping[str, Reader], length: int, slicq: SliCQ, chunk: int = SLICQ_CHUNK
+) -> Iterator[dict[str, np.ndarray]]:
+    """The sliCQ phase-mix estimates of `length` samples as consecutive blocks `{target: (n, nb_channels)}`.
+
+    `mixture` and `sources` read float64 `(nb_channels, n)` samples. Each slice's coefficients
+    depend only on the samples it covers, so `chunk` slices at a time are read
+    (`SliCQ.slice_range`: samples `[(first - 1) · hop, stop · hop)`), analysed, given the
+    sources' magnitudes with the mixture's phase, synthesised and overlap-added across chunk
+    edges (`SliceOverlapAdd`); nothing of the whole track is held.
+    """
+    if chunk < 1:
+        raise ValueError(f"chunk: {chunk} must be at least 1")
+    names = list(sources)
+    readers = [mixture, *(sources[n] for n in names)]
+    total = slicq.nb_slices(length)
+    inverse = SliceOverlapAdd(slicq, length)
+    with torch.no_grad():
+        for first in range(0, total, chunk):
+            stop = min(total, first + chunk)
+            # (1 + nb_sources, nb_channels, stop - first, slice_length)
+            slices = torch.stack([slicq.slice_range(r, length, first, stop) for r in readers])
+            coefs = slicq.analyse(slices, first)
+            del slices
+            out = inverse.push(slicq.synthesise(coefs[1:].abs() * torch.exp(1j * coefs[:1].angle()), first)).numpy()
+            del coefs
+            if out.shape[-1]:
+                yield {n: out[k].T for k, n in enumerate(names)}
+
+
+def slicq_phase_mix(mixture: np.ndarray, sources: Mapping[str, np.ndarray], slicq: SliCQ, chunk: int = SLICQ_CHUNK) -> dict[str, np.ndarray]:
     """`{target: (nb_timesteps, nb_channels)}`: |sliCQ(source)| · exp(i∠sliCQ(mixture)) per slice, inverted.
 
     The sliCQ counterpart of `phase_mix` (xumx-sliCQ's `phasemix_sep` oracle), in float64,
     umx-mr-7's transform by default (`slicq_of_variant`); the ceiling of a model that
-    predicts each slice's magnitude perfectly, before any Wiener filter.
+    predicts each slice's magnitude perfectly, before any Wiener filter. In-memory arrays
+    through `slicq_phase_mix_blocks`.
     """
-    length = mixture.shape[0]
     for name, audio in sources.items():
         if audio.shape != mixture.shape:
             raise ValueError(f"source {name!r} has shape {audio.shape}, the mixture {mixture.shape}")
-    names = list(sources)
-    with torch.no_grad():
-        # (1 + nb_sources, nb_channels, nb_slices, slice_length), a chunk of slices at a time
-        # so that no whole-track coefficients are held (~3 GB per source for 4 minutes)
-        slices = slicq.slices(torch.from_numpy(np.stack([mixture, *(sources[n] for n in names)]).transpose(0, 2, 1).astype(np.float64)))
-        out = []
-        for first in range(0, slices.shape[-2], chunk):
-            coefs = slicq.analyse(slices[..., first : first + chunk, :])
-            out.append(slicq.synthesise(coefs[1:].abs() * torch.exp(1j * coefs[:1].angle())))
-        estimates = slicq.unslice(torch.cat(out, -2), length).numpy()
-    return {n: estimates[k].T for k, n in enumerate(names)}
+
+    def reader(audio: np.ndarray) -> Reader:
+        return array_reader(torch.from_numpy(np.ascontiguousarray(audio.T, dtype=np.float64)))
+
+    blocks = slicq_phase_mix_blocks(reader(mixture), {n: reader(a) for n, a in sources.items()}, mixture.shape[0], slicq, chunk)
+    parts: dict[str, list[np.ndarray]] = {n: [] for n in sources}
+    for block in blocks:
+        for n, audio in block.items():
+            parts[n].append(audio)
+    return {n: np.concatenate(p) if p else np.zeros((0, mixture.shape[1])) for n, p in parts.items()}
 
 
 def slicq_of_variant(settings: Mapping[str, Any], rate: float) -> SliCQ:
@@ -195,23 +229,22 @@ def phase_mix_track_files(
     A target named in `sums` (a single-target study's complement, `umxmr.target_sets`) is
     the sum of those stems, as musdb's accompaniment. The stems are read and the estimates
     written block by block (bounded memory). `slicq`: the resolved settings of a sliced-NSGT
-    variant (umx-mr-7) to take the phase-mix on its sliCQ instead of the STFT (whole track)."""
+    variant (umx-mr-7) to take the phase-mix on its sliCQ instead of the STFT (also block by
+    block, `slicq_phase_mix_blocks`)."""
     tracks = {t.name: t for t in load_manifest(Path(manifest))["test"]}
     if track not in tracks:
         raise ValueError(f"track {track!r} is not a test track of {manifest}")
     info = tracks[track]
     sums = sums or {}
-    if slicq is not None:
-        mixture = read_audio(info.path("mixture"), dtype="float64")
-        sources = {t: sum(read_audio(info.path(s), dtype="float64") for s in sums.get(t, [t])) for t in targets}
-        estimates = slicq_phase_mix(mixture, sources, slicq_of_variant(slicq, info.rate))
-        write_audio_blocks(outputs, list(targets), iter([estimates]), info.rate, SAMPLE_FORMATS[sample_format])
-    else:
-        with ExitStack() as stack:
-            mixture = _FileReader([info.path("mixture")], stack)
-            sources = {t: _FileReader([info.path(s) for s in sums.get(t, [t])], stack) for t in targets}
-            for r in sources.values():
-                if r.frames != mixture.frames:
-                    raise ValueError(f"{r.name}: {r.frames} samples, the mixture {mixture.frames}; the manifest {manifest} is stale, rebuild it")
-            write_audio_blocks(outputs, list(targets), phase_mix_blocks(mixture, sources, mixture.frames, n_fft, hop), info.rate, SAMPLE_FORMATS[sample_format])
+    with ExitStack() as stack:
+        mixture = _FileReader([info.path("mixture")], stack)
+        sources = {t: _FileReader([info.path(s) for s in sums.get(t, [t])], stack) for t in targets}
+        for r in sources.values():
+            if r.frames != mixture.frames:
+                raise ValueError(f"{r.name}: {r.frames} samples, the mixture {mixture.frames}; the manifest {manifest} is stale, rebuild it")
+        if slicq is not None:
+            blocks = slicq_phase_mix_blocks(mixture, sources, mixture.frames, slicq_of_variant(slicq, info.rate))
+        else:
+            blocks = phase_mix_blocks(mixture, sources, mixture.frames, n_fft, hop)
+        write_audio_blocks(outputs, list(targets), blocks, info.rate, SAMPLE_FORMATS[sample_format])
     write_separation_provenance(provenance_out, run, "cpu", ORACLE_SEPARATION, {})  # torch on the CPU, float64
