@@ -109,8 +109,8 @@ TRACK_TIME: dict[str, TrackTime] = {
     "evaluate": TrackTime(base_min=5, min_per_minute=2),
     # the SDR path: 0.2 s for a 4-minute track once read (bench/README.md); start-up and reading
     "evaluate_sdr": TrackTime(base_min=5, min_per_minute=0.5),
-    # 124 s for 30 s of audio, 386 s for 120 s, on 2 cores at load 9 (2026-11-30)
-    "oracle_slicq_estimates": TrackTime(base_min=10, min_per_minute=8),
+    # block by block: 23 s for 30 s of audio, 86 s for 120 s, on 2 shared cores (2026-11-30)
+    "oracle_slicq_estimates": TrackTime(base_min=5, min_per_minute=2),
 }
 
 # Rules that hold one whole track of a split at a time: memory grows with the split's longest
