@@ -57,3 +57,20 @@ def musdb_tree(root: Path, n_train: int = 2, n_valid: int = 1, n_test: int = 1, 
             seed += 1
             write_track(root / subset / name, seed, seconds)
     return root
+
+
+def demo_tracks(root: Path, n_valid: int, n_fft: int, hop: int):
+    """The demo generator's tracks (2 training, `n_valid` validation, 1 test; 2 s each, seed 5)
+    under `root`, scanned as MUSDB, and the training mixtures' input statistics at (n_fft, hop):
+    the data of the training tests."""
+    import torch
+
+    from umxmr.data.demo import generate_demo
+    from umxmr.data.layout import scan_musdb_layout
+    from umxmr.training.stats import dataset_statistics
+
+    torch.set_num_threads(1)
+    generate_demo(root, n_train=2, n_valid=n_valid, n_test=1, duration=2.0, seed=5)
+    tracks = scan_musdb_layout(root, "setup.yaml")
+    assert len(tracks["valid"]) == n_valid
+    return tracks, dataset_statistics(tracks["train"], n_fft, hop)

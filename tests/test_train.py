@@ -11,11 +11,9 @@ import pytest
 import torch
 
 import umxmr.training.train as train
-from umxmr.data.demo import generate_demo
-from umxmr.data.layout import scan_musdb_layout
+from dataset_trees import demo_tracks
 from umxmr.training.interrupt import Interrupted
 from umxmr.settings import PUBLISHED_DEFAULTS, deep_merge
-from umxmr.training.stats import dataset_statistics
 
 TINY = {
     "stft": {"n_fft": 1024, "hop": 256},
@@ -26,11 +24,7 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("data") / "demo"
-    generate_demo(root, n_train=2, n_valid=1, n_test=1, duration=2.0, seed=5)
-    tracks = scan_musdb_layout(root, "setup.yaml")
-    return tracks, dataset_statistics(tracks["train"], 1024, 256)
+    return demo_tracks(tmp_path_factory.mktemp("data") / "demo", n_valid=1, n_fft=1024, hop=256)
 
 
 def settings(**train_over):

@@ -15,13 +15,11 @@ import soundfile as sf
 import torch
 
 import umxmr.training.train as train
-from umxmr.data.demo import generate_demo
-from umxmr.data.layout import scan_musdb_layout
+from dataset_trees import demo_tracks
 from umxmr.evaluation.museval_import import import_museval
 from umxmr.models.registry import build_model
 from umxmr.settings import with_valid_sdr_window
 from umxmr.training.interrupt import Interrupted
-from umxmr.training.stats import dataset_statistics
 from umxmr.training.valid_sdr import ValidSdr, sdr_due, track_sdr
 
 from test_train import TINY, run, settings
@@ -35,13 +33,8 @@ pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("data") / "demo"
     # three validation tracks: the median over tracks is a real median
-    generate_demo(root, n_train=2, n_valid=3, n_test=1, duration=2.0, seed=5)
-    tracks = scan_musdb_layout(root, "setup.yaml")
-    assert len(tracks["valid"]) == 3
-    return tracks, dataset_statistics(tracks["train"], N_FFT, HOP)
+    return demo_tracks(tmp_path_factory.mktemp("data") / "demo", n_valid=3, n_fft=N_FFT, hop=HOP)
 
 
 def rebuilt_estimate(model: torch.nn.Module, mixture: np.ndarray) -> np.ndarray:
